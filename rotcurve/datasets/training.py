@@ -1,0 +1,446 @@
+"""Training data for the models: a curve file or MNIST, split, normalised, on a device.
+
+>>> data = load_training_data("curves.h5", seed=0, device="cuda")   # doctest: +SKIP
+>>> data.train.shape, data.input_dim          # (n_train, n_r) float32 on the GPU
+>>> for x in data.batches("train", 512, epoch=3):   # same call when streaming
+...     ...
+>>> v_kms = data.normaliser.inverse(model_output)
+
+Curves: each row is ``log10 v`` standardised per radius with statistics of the
+training split (:class:`~rotcurve.datasets.normaliser.CurveNormaliser`).  When
+the whole set fits (see :mod:`rotcurve.datasets.memory`) it is read in one pass
+and put on the device once; otherwise the splits are
+:class:`~rotcurve.datasets.streaming.StreamingSplit` objects that read the
+file in blocks.  MNIST (``"mnist:DIR"``) is always held in memory: pixels in
+[0, 1], flattened to 784.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from rotcurve.datasets.memory import fits_in_memory
+from rotcurve.datasets.mnist import MNIST_FILES, find_mnist_files, load_mnist
+from rotcurve.datasets.normaliser import CurveNormaliser, IdentityNormaliser
+from rotcurve.datasets.splits import SPLITS, Split, check_fractions, split_indices
+from rotcurve.datasets.streaming import StreamingSplit, epoch_seed, plan_blocks, scan_curves
+from rotcurve.errors import ConfigError, DataError, DeviceError
+
+__all__ = ["TrainingData", "load_training_data", "batches", "resolve_device", "SPLIT_RULE"]
+
+#: Name of the split rule recorded in ``meta`` (see :mod:`rotcurve.datasets.splits`).
+SPLIT_RULE: str = "pcg64-raw-argsort-v1"
+
+
+@dataclasses.dataclass
+class TrainingData:
+    """Split, normalised training data on a device.
+
+    Attributes
+    ----------
+    kind : {"curves", "mnist"}
+    train, val, test : torch.Tensor or StreamingSplit
+        float32, shape ``(n, input_dim)``, on ``device``: normalised curves or
+        pixels in [0, 1].  ``StreamingSplit`` (``.streaming`` is True) when
+        the curve set does not fit in memory.
+    input_dim : int
+        Features per row (number of radii, or 784).
+    normaliser : CurveNormaliser or IdentityNormaliser
+        ``transform`` (km/s -> normalised) and ``inverse`` (-> km/s).
+    indices : dict of str -> ndarray of int64
+        Sorted row indices of each split in its source (for MNIST with train
+        files, ``train``/``val`` index ``train-*`` and ``test`` indexes ``t10k-*``).
+    labels : dict of str -> torch.Tensor (int64, on device), or None
+        MNIST digit labels per split; None for curves.
+    params : dict of str -> pandas.DataFrame, or None
+        True parameters (Md, Rd, Mh, c; indexed by source row) per split, when
+        the curve file has them.
+    meta : dict
+        JSON-ready description: ``kind``, ``source``, ``n_total``, ``seed``,
+        ``fractions``, ``split_rule``, ``sizes``, ``in_memory``; curves add
+        ``radii`` (kpc) and ``file_attrs``; MNIST adds ``image_shape``,
+        ``layout`` and ``note``.
+    device : torch.device
+    """
+
+    kind: str
+    train: Any
+    val: Any
+    test: Any
+    input_dim: int
+    normaliser: Any
+    indices: dict[str, np.ndarray]
+    labels: dict[str, Any] | None
+    params: dict[str, Any] | None
+    meta: dict[str, Any]
+    device: Any
+
+    @property
+    def streaming(self) -> bool:
+        """True when the splits are streamed from disk."""
+        return bool(getattr(self.train, "streaming", False))
+
+    def split(self, name: str | Split) -> Any:
+        """The tensor (or StreamingSplit) of split ``name``."""
+        return getattr(self, Split.parse(name).value)
+
+    def batches(
+        self,
+        split: str | Split,
+        batch_size: int,
+        *,
+        seed: int | None = None,
+        epoch: int = 0,
+        shuffle: bool = True,
+        drop_last: bool = False,
+    ) -> Iterator[Any]:
+        """Batches of a split; see :func:`batches` (``seed`` defaults to the data's)."""
+        return batches(
+            self.split(split),
+            batch_size,
+            seed=self.meta["seed"] if seed is None else seed,
+            epoch=epoch,
+            shuffle=shuffle,
+            drop_last=drop_last,
+        )
+
+
+def batches(
+    split: Any,
+    batch_size: int,
+    *,
+    seed: int = 0,
+    epoch: int = 0,
+    shuffle: bool = True,
+    drop_last: bool = False,
+) -> Iterator[Any]:
+    """Iterate over a split in batches, each row once; tensors and streams alike.
+
+    Parameters
+    ----------
+    split : torch.Tensor, shape (n, D), or StreamingSplit
+        A split of :class:`TrainingData`.
+    batch_size : int
+        Rows per batch; the last batch may be smaller unless ``drop_last``.
+    seed, epoch : int, keyword-only
+        The order depends only on ``(seed, epoch)``.
+    shuffle : bool, keyword-only
+        False: source order.
+    drop_last : bool, keyword-only
+        Skip an incomplete final batch.
+
+    Yields
+    ------
+    torch.Tensor, shape (b, D), on the split's device
+    """
+    if getattr(split, "streaming", False):
+        yield from split.iter_batches(
+            batch_size, seed=seed, epoch=epoch, shuffle=shuffle, drop_last=drop_last
+        )
+        return
+    import torch
+
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise ConfigError(f"batch_size must be a positive integer, got {batch_size!r}")
+    n = int(split.shape[0])
+    stop = (n // batch_size) * batch_size if drop_last else n
+    if shuffle:
+        gen = torch.Generator().manual_seed(epoch_seed(seed, epoch))
+        order = torch.randperm(n, generator=gen).to(split.device)
+        for i in range(0, stop, batch_size):
+            # index_select, not split[idx]: advanced indexing of a CPU tensor
+            # can be ~1000x slower when OpenMP threads compete for cores.
+            yield split.index_select(0, order[i : i + batch_size])
+    else:
+        for i in range(0, stop, batch_size):
+            yield split[i : i + batch_size]
+
+
+def resolve_device(device: Any) -> Any:
+    """A ``torch.device`` for ``device``; :class:`DeviceError` when it is not available."""
+    import torch
+
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise DeviceError(f"unknown device {device!r} ({exc}); use 'cpu', 'cuda' or 'cuda:N'") from None
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise DeviceError(f"device {device!r} asked for but CUDA is not available; use --device cpu")
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise DeviceError(
+                f"device {device!r} asked for but only {torch.cuda.device_count()} CUDA device(s) exist"
+            )
+    elif dev.type == "mps":
+        if not (hasattr(torch.backends, "mps") and torch.backends.mps.is_available()):
+            raise DeviceError(f"device {device!r} asked for but MPS is not available; use --device cpu")
+    elif dev.type != "cpu":
+        raise DeviceError(f"device type {dev.type!r} is not supported; use 'cpu' or 'cuda'")
+    return dev
+
+
+def _check_in_memory(in_memory: Any) -> bool | Literal["auto"]:
+    if in_memory == "auto" or isinstance(in_memory, bool):
+        return in_memory
+    raise ConfigError(f"in_memory must be 'auto', True or False, got {in_memory!r}")
+
+
+def load_training_data(
+    spec: str | Path,
+    *,
+    seed: int = 0,
+    fractions: Sequence[float] = (0.8, 0.1, 0.1),
+    device: Any = "cpu",
+    in_memory: bool | Literal["auto"] = "auto",
+) -> TrainingData:
+    """Load, split and normalise a training set.
+
+    Parameters
+    ----------
+    spec : str or Path
+        A rotcurve HDF5 file (``"curves.h5"``) or ``"mnist:DIR"`` (a folder
+        with the MNIST IDX files).
+    seed : int, keyword-only
+        Seed of the split (see :func:`~rotcurve.datasets.splits.split_indices`).
+    fractions : (float, float, float), keyword-only
+        Train, validation and test fractions (sum 1).  MNIST with training
+        files: train/val split ``train-*`` in the ratio ``f_train : f_val`` and
+        test is ``t10k-*``.
+    device : str or torch.device, keyword-only
+        Where the tensors live (e.g. ``"cpu"``, ``"cuda"``).
+    in_memory : "auto", True or False, keyword-only
+        Curves only: ``"auto"`` loads the set when it needs at most half of the
+        free memory of the device (and host) and streams it otherwise; True
+        always loads it, False always streams.  MNIST is always loaded.
+
+    Returns
+    -------
+    TrainingData
+
+    Raises
+    ------
+    DataError
+        Missing, foreign or damaged files; velocities not finite or <= 0
+        (naming the row); too few rows for the split.
+    ConfigError
+        Invalid fractions, seed or ``in_memory``.
+    DeviceError
+        An unavailable device.
+    """
+    fractions = check_fractions(fractions)
+    in_memory = _check_in_memory(in_memory)
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ConfigError(f"seed must be a non-negative integer, got {seed!r}")
+    dev = resolve_device(device)
+    text = str(spec)
+    if text.startswith("mnist:") or text == "mnist":
+        directory = text[len("mnist:") :]
+        if not directory:
+            raise ConfigError("give the MNIST folder as mnist:DIR (for example mnist:data/mnist)")
+        return _load_mnist(Path(directory), seed=int(seed), fractions=fractions, device=dev)
+    return _load_curves(Path(text), seed=int(seed), fractions=fractions, device=dev, in_memory=in_memory)
+
+
+# ----------------------------------------------------------------------- curves
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return value
+
+
+def _load_curves(
+    path: Path, *, seed: int, fractions: tuple[float, float, float], device: Any, in_memory: Any
+) -> TrainingData:
+    import torch
+
+    from rotcurve.io import open_dataset
+
+    source = str(path)
+    with open_dataset(path) as ds:
+        n, n_r = ds.n, ds.n_radii
+        radii = np.asarray(ds.radii, dtype=np.float64)
+        if n_r < 1:
+            raise DataError(f"{source} has no radii; regenerate it")
+        indices = split_indices(n, seed, fractions)
+        which = np.empty(n, dtype=np.int8)
+        for code, name in enumerate(SPLITS):
+            which[indices[name]] = code
+        itemsize = np.dtype(ds.v_circ.dtype).itemsize
+        chunks = ds.v_circ.chunks
+        block_rows = plan_blocks(n, chunks[0] if chunks else None, n_r * itemsize)
+        need = n * n_r * np.dtype(np.float32).itemsize
+        load = in_memory is True or (in_memory == "auto" and fits_in_memory(need, device))
+
+        arrays: dict[str, np.ndarray] = {}
+        centre = np.zeros(n_r)
+        sink = None
+        if load:
+            arrays = {name: np.empty((len(indices[name]), n_r), np.float32) for name in SPLITS}
+            position = np.empty(n, dtype=np.int64)  # row of each file row in its split
+            for name in SPLITS:
+                position[indices[name]] = np.arange(len(indices[name]))
+            first: list[np.ndarray] = []
+
+            def sink(start: int, logv: np.ndarray) -> None:
+                # Store log10 v relative to a provisional centre (the mean of
+                # the first block's training rows) so that float32 keeps the
+                # precision that matters after standardisation.
+                codes = which[start : start + len(logv)]
+                if not first:
+                    train_rows = logv[codes == 0]
+                    first.append((train_rows if len(train_rows) else logv).mean(axis=0))
+                    centre[:] = first[0]
+                pos = position[start : start + len(logv)]
+                shifted = logv - centre
+                for code, name in enumerate(SPLITS):
+                    rows = np.flatnonzero(codes == code)
+                    if len(rows):
+                        # split indices are sorted, so a block's rows of a split
+                        # are consecutive in that split's array
+                        first_pos = pos[rows[0]]
+                        arrays[name][first_pos : first_pos + len(rows)] = shifted[rows]
+
+        moments = scan_curves(ds, which=which, block_rows=block_rows, source=source, sink=sink)
+        if moments.count == 0:
+            raise DataError(f"{source}: the training split is empty; use more curves")
+        normaliser = CurveNormaliser.from_moments(radii, moments)
+        params = None
+        if ds.has_params:
+            frame = ds.params
+            params = {name: frame.iloc[indices[name]] for name in SPLITS}
+        file_attrs = _jsonable({k: v for k, v in ds.attrs.items() if k != "shards"})
+
+    if load:
+        offset = (normaliser.mean - centre).astype(np.float32)
+        scale = normaliser.std.astype(np.float32)
+        splits = {}
+        for name in SPLITS:
+            arr = arrays.pop(name)
+            arr -= offset
+            arr /= scale
+            splits[name] = torch.from_numpy(arr).to(device)
+    else:
+        splits = {
+            name: StreamingSplit(path, name, indices[name], normaliser, device, block_rows=block_rows)
+            for name in SPLITS
+        }
+    meta = {
+        "kind": "curves",
+        "source": source,
+        "radii": radii.tolist(),
+        "n_total": int(n),
+        "seed": seed,
+        "fractions": list(fractions),
+        "split_rule": SPLIT_RULE,
+        "sizes": {name: int(len(indices[name])) for name in SPLITS},
+        "in_memory": bool(load),
+        "file_attrs": file_attrs,
+    }
+    return TrainingData(
+        kind="curves",
+        train=splits["train"],
+        val=splits["val"],
+        test=splits["test"],
+        input_dim=n_r,
+        normaliser=normaliser,
+        indices=indices,
+        labels=None,
+        params=params,
+        meta=meta,
+        device=device,
+    )
+
+
+# ------------------------------------------------------------------------ MNIST
+def _load_mnist(
+    directory: Path, *, seed: int, fractions: tuple[float, float, float], device: Any
+) -> TrainingData:
+    import torch
+
+    if not directory.is_dir():
+        raise DataError(
+            f"{directory}: no such folder for MNIST; check the path or use --download "
+            "to fetch the files"
+        )
+    found = find_mnist_files(directory)
+    have_train = found["train-images"] is not None or found["train-labels"] is not None
+    have_test = found["t10k-images"] is not None or found["t10k-labels"] is not None
+    if not (have_train or have_test):
+        raise DataError(
+            f"{directory}: no MNIST files ({', '.join(MNIST_FILES.values())}, raw or .gz); put them "
+            "there or use --download"
+        )
+    images: dict[str, np.ndarray] = {}
+    labels: dict[str, np.ndarray] = {}
+    if have_train and have_test:
+        layout = "train+t10k"
+        tr_x, tr_y = load_mnist(directory, "train")
+        te_x, te_y = load_mnist(directory, "test")
+        f_train, f_val, _ = fractions
+        total = f_train + f_val
+        idx = split_indices(len(tr_x), seed, (f_train / total, f_val / total, 0.0))
+        indices = {"train": idx["train"], "val": idx["val"], "test": np.arange(len(te_x), dtype=np.int64)}
+        for name, (x, y) in (("train", (tr_x, tr_y)), ("val", (tr_x, tr_y)), ("test", (te_x, te_y))):
+            images[name], labels[name] = x[indices[name]], y[indices[name]]
+        note = "train/val split from train-* by seed in the ratio f_train:f_val; test is t10k-*"
+        sources = {"train": "train", "val": "train", "test": "t10k"}
+        n_total = len(tr_x) + len(te_x)
+    else:
+        part = "train" if have_train else "test"
+        layout = "train-only" if have_train else "t10k-only"
+        x, y = load_mnist(directory, part)
+        indices = split_indices(len(x), seed, fractions)
+        for name in SPLITS:
+            images[name], labels[name] = x[indices[name]], y[indices[name]]
+        prefix = "train" if have_train else "t10k"
+        note = (
+            f"only the {prefix}-* files were found; their {len(x)} images were split into "
+            "train/val/test by seed"
+        )
+        sources = dict.fromkeys(SPLITS, prefix)
+        n_total = len(x)
+    image_shape = list(images["train"].shape[1:])
+    dim = int(np.prod(image_shape))
+    tensors = {
+        name: torch.from_numpy(np.ascontiguousarray(images[name].reshape(-1, dim))).to(device)
+        for name in SPLITS
+    }
+    label_tensors = {name: torch.from_numpy(labels[name]).to(device) for name in SPLITS}
+    meta = {
+        "kind": "mnist",
+        "source": f"mnist:{directory}",
+        "n_total": int(n_total),
+        "seed": seed,
+        "fractions": list(fractions),
+        "split_rule": SPLIT_RULE,
+        "sizes": {name: int(len(indices[name])) for name in SPLITS},
+        "in_memory": True,
+        "image_shape": image_shape,
+        "layout": layout,
+        "index_sources": sources,
+        "note": note,
+    }
+    return TrainingData(
+        kind="mnist",
+        train=tensors["train"],
+        val=tensors["val"],
+        test=tensors["test"],
+        input_dim=dim,
+        normaliser=IdentityNormaliser(dim),
+        indices=indices,
+        labels=label_tensors,
+        params=None,
+        meta=meta,
+        device=device,
+    )
