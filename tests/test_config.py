@@ -65,3 +65,14 @@ def test_malformed_files_give_clear_errors(tmp_path):
         load_json(badj)
     with pytest.raises(ConfigError, match="no such file"):
         load_toml(tmp_path / "missing.toml")
+
+
+@dataclasses.dataclass(frozen=True)
+class Pair:
+    bounds: tuple[float, int] = (1.0, 2)
+
+
+def test_fixed_length_tuple_converts_each_position():
+    assert from_dict(Pair, {"bounds": [0.5, 3]}).bounds == (0.5, 3)
+    with pytest.raises(ConfigError, match="expected 2 values"):
+        from_dict(Pair, {"bounds": [0.5]})
