@@ -1,0 +1,80 @@
+"""The rotcurve file format: atomic writes, the HDF5 schema, writers and readers.
+
+Public API::
+
+    from rotcurve.io import open_dataset, read_dataset, write_dataset, SCHEMA_VERSION
+
+    with open_dataset("curves.h5") as ds:     # validates; DataError on bad files
+        ds.radii, ds.n, ds.v_circ[:100], ds.params, ds.attrs
+    data = read_dataset("curves.h5", components=True)
+    write_dataset("out.h5", radii=r, v_circ=v, params=p, attrs={"seed": 1})
+
+For writing in blocks use :class:`CurveWriter`; for multi-shard outputs
+:func:`write_virtual`.  The layout is documented in :mod:`rotcurve.io.format`.
+
+Names are loaded on first use (PEP 562) so that ``rotcurve.io.atomic``, which
+:mod:`rotcurve.config` needs, does not pull in h5py.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__all__ = [
+    # format
+    "SCHEMA_VERSION",
+    "FORMAT_NAME",
+    "CURVE_NAMES",
+    "PARAM_NAMES",
+    "DATASET_UNITS",
+    "UNITS",
+    "COMPRESSIONS",
+    "compression_options",
+    "CurveWriter",
+    "write_dataset",
+    "write_virtual",
+    # read
+    "Dataset",
+    "CurveData",
+    "open_dataset",
+    "read_dataset",
+    # atomic
+    "atomic_path",
+    "atomic_write_text",
+    "atomic_write_bytes",
+]
+
+_WHERE = {
+    "SCHEMA_VERSION": "rotcurve.io.format",
+    "FORMAT_NAME": "rotcurve.io.format",
+    "CURVE_NAMES": "rotcurve.io.format",
+    "PARAM_NAMES": "rotcurve.io.format",
+    "DATASET_UNITS": "rotcurve.io.format",
+    "COMPRESSIONS": "rotcurve.io.format",
+    "compression_options": "rotcurve.io.format",
+    "CurveWriter": "rotcurve.io.format",
+    "write_dataset": "rotcurve.io.format",
+    "write_virtual": "rotcurve.io.format",
+    "UNITS": "rotcurve.units",
+    "Dataset": "rotcurve.io.read",
+    "CurveData": "rotcurve.io.read",
+    "open_dataset": "rotcurve.io.read",
+    "read_dataset": "rotcurve.io.read",
+    "atomic_path": "rotcurve.io.atomic",
+    "atomic_write_text": "rotcurve.io.atomic",
+    "atomic_write_bytes": "rotcurve.io.atomic",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'rotcurve.io' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -1,0 +1,243 @@
+"""Command-line options shared by the subcommands that write curve files.
+
+``rotcurve generate`` and ``rotcurve evaluate`` (and any command that writes a
+rotcurve file) use these so that the same option means the same thing
+everywhere::
+
+    def add_parser(subparsers):
+        p = subparsers.add_parser("generate", help=...)
+        add_prior_option(p)          # --prior NAME|FILE.toml   -> prior_from_args(args)
+        add_radii_option(p)          # --radii SPEC             -> radii_from_args(args)
+        add_physics_options(p)       # --H0, --Delta            -> physics_from_args(args)
+        add_seed_option(p)           # --seed N                 -> args.seed
+        add_storage_options(p)       # --float64 --no-components --compression --overwrite
+        p.set_defaults(func=run)     #                          -> storage_from_args(args)
+
+    def run(args):
+        check_output_path(args.out, overwrite=args.overwrite)   # fail before working
+        storage = storage_from_args(args)   # dtype, components, compression, overwrite
+        ...CurveWriter(path, n=..., radii=..., **storage, params=True, attrs=...)
+
+Everything here is light (no numpy at import time except through the
+converters' callers).  Converters raise :class:`argparse.ArgumentTypeError`,
+which argparse turns into a one-line usage error with exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+from rotcurve.errors import ConfigError, DataError, OutputExistsError
+from rotcurve.units import DELTA_DEFAULT, H0_DEFAULT
+
+__all__ = [
+    "positive_float",
+    "positive_int",
+    "nonnegative_int",
+    "add_storage_options",
+    "storage_from_args",
+    "add_radii_option",
+    "radii_from_args",
+    "add_physics_options",
+    "physics_from_args",
+    "add_prior_option",
+    "prior_from_args",
+    "add_seed_option",
+    "check_output_path",
+]
+
+
+# -- converters ----------------------------------------------------------------------
+def positive_float(text: str) -> float:
+    """argparse type: a finite number > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be a finite number > 0")
+    return value
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be >= 1")
+    return value
+
+
+def nonnegative_int(text: str) -> int:
+    """argparse type: an integer >= 0 (e.g. a seed)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be >= 0")
+    return value
+
+
+def _compression(text: str) -> str:
+    from rotcurve.io.format import compression_options  # h5py is not imported by this
+
+    try:
+        compression_options(text)
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text.strip().lower()
+
+
+# -- storage -------------------------------------------------------------------------
+def add_storage_options(parser: argparse.ArgumentParser) -> None:
+    """Add ``--float64``, ``--no-components``, ``--compression``, ``--overwrite``.
+
+    Read them back with :func:`storage_from_args`.
+    """
+    g = parser.add_argument_group("storage")
+    g.add_argument(
+        "--float64",
+        action="store_true",
+        help="store curves as float64 (default float32; parameters are always float64)",
+    )
+    g.add_argument(
+        "--no-components",
+        dest="components",
+        action="store_false",
+        help="store only v_circ, not the disc and halo components",
+    )
+    g.add_argument(
+        "--compression",
+        type=_compression,
+        default="default",
+        metavar="NAME",
+        help="default (gzip-1 + shuffle), gzip (level 4), gzip:N (N = 0..9), "
+        "lzf (h5py/PyTables only) or none",
+    )
+    g.add_argument("--overwrite", action="store_true", help="replace an existing output")
+
+
+def storage_from_args(args: argparse.Namespace) -> dict[str, Any]:
+    """Keyword arguments for :class:`rotcurve.io.CurveWriter` / ``write_dataset``.
+
+    Returns
+    -------
+    dict
+        ``dtype`` ("float32" or "float64"), ``components`` (bool),
+        ``compression`` (str), ``overwrite`` (bool).
+    """
+    return {
+        "dtype": "float64" if getattr(args, "float64", False) else "float32",
+        "components": bool(getattr(args, "components", True)),
+        "compression": getattr(args, "compression", "default"),
+        "overwrite": bool(getattr(args, "overwrite", False)),
+    }
+
+
+# -- radii ---------------------------------------------------------------------------
+def add_radii_option(parser: argparse.ArgumentParser, *, default: str | None = None) -> None:
+    """Add ``--radii SPEC`` (``RMIN:RMAX:N[:log|linear]`` in kpc, or a file).
+
+    ``default=None`` leaves ``args.radii`` as None, meaning "the default grid"
+    (50 log-spaced radii, 0.1-50 kpc) unless the command finds one elsewhere.
+    """
+    parser.add_argument(
+        "--radii",
+        default=default,
+        metavar="SPEC",
+        help="radius grid: RMIN:RMAX:N[:log|linear] in kpc, or a text/CSV file with "
+        "one radius (kpc) per line (default 0.1:50:50:log)",
+    )
+
+
+def radii_from_args(args: argparse.Namespace) -> Any:
+    """The :class:`~rotcurve.generator.radii.RadiiSpec` of ``--radii`` (default grid if unset)."""
+    from rotcurve.generator.radii import parse_radii
+
+    return parse_radii(getattr(args, "radii", None))
+
+
+# -- physics -------------------------------------------------------------------------
+def add_physics_options(parser: argparse.ArgumentParser) -> None:
+    """Add ``--H0`` (km/s/Mpc) and ``--Delta`` (halo overdensity)."""
+    g = parser.add_argument_group("cosmology")
+    g.add_argument(
+        "--H0",
+        type=positive_float,
+        default=H0_DEFAULT,
+        metavar="KM_S_MPC",
+        help=f"Hubble constant in km/s/Mpc (default {H0_DEFAULT:g})",
+    )
+    g.add_argument(
+        "--Delta",
+        type=positive_float,
+        default=DELTA_DEFAULT,
+        metavar="X",
+        help=f"halo overdensity relative to critical (default {DELTA_DEFAULT:g})",
+    )
+
+
+def physics_from_args(args: argparse.Namespace) -> dict[str, float]:
+    """``{"H0": ..., "Delta": ...}`` for ``rotation_curves`` and the file attributes."""
+    return {"H0": float(args.H0), "Delta": float(args.Delta)}
+
+
+# -- prior and seed ------------------------------------------------------------------
+def add_prior_option(parser: argparse.ArgumentParser, *, default: str = "reference") -> None:
+    """Add ``--prior NAME|FILE`` (a registered prior kind or a TOML file)."""
+    parser.add_argument(
+        "--prior",
+        default=default,
+        metavar="NAME|FILE",
+        help="parameter prior: 'reference' (default), 'loguniform', or a TOML file "
+        "such as data/priors/reference.toml",
+    )
+
+
+def prior_from_args(args: argparse.Namespace) -> Any:
+    """The prior object of ``--prior`` (:func:`rotcurve.generator.priors.resolve_prior`)."""
+    from rotcurve.generator.priors import resolve_prior
+
+    return resolve_prior(getattr(args, "prior", None))
+
+
+def add_seed_option(parser: argparse.ArgumentParser, *, default: int = 0) -> None:
+    """Add ``--seed N``: the one integer every random stream derives from."""
+    parser.add_argument(
+        "--seed",
+        type=nonnegative_int,
+        default=default,
+        metavar="N",
+        help=f"random seed; the same seed gives identical output (default {default})",
+    )
+
+
+# -- outputs -------------------------------------------------------------------------
+def check_output_path(path: str | Path, *, overwrite: bool) -> Path:
+    """Fail early, before any work, if an output cannot be written.
+
+    Raises
+    ------
+    OutputExistsError
+        ``path`` exists and ``overwrite`` is false.
+    DataError
+        The folder does not exist, is not writable, or ``path`` is a folder.
+    """
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        raise DataError(f"{path} is a folder; give a file name for the output")
+    if path.exists() and not overwrite:
+        raise OutputExistsError(f"{path} exists; pass --overwrite to replace it")
+    if not folder.is_dir():
+        raise DataError(f"{path}: folder {folder} does not exist; create it first")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise DataError(f"{path}: folder {folder} is not writable; choose another output path")
+    return path
