@@ -1,0 +1,196 @@
+"""The model configuration: one small dataclass, saved as JSON in every checkpoint.
+
+``rotcurve.config.from_dict(ModelConfig, d)`` rebuilds a config from its JSON
+form (lists for tuples are accepted), and :func:`default_config` gives good
+starting points for rotation curves and for MNIST.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from rotcurve.config import from_dict, to_dict
+from rotcurve.errors import ConfigError
+from rotcurve.models.likelihoods import LIKELIHOODS, NOISE_MODES
+from rotcurve.models.mlp import ACTIVATIONS, INITS, check_name
+from rotcurve.models.posteriors import POSTERIORS
+
+__all__ = ["ModelConfig", "LATENT_SPACES", "DEFAULT_KINDS", "default_config"]
+
+#: Geometries of the latent space.  ``"sphere"`` (the unit sphere in
+#: ``latent_dim`` dimensions) is for ``model="ae"`` only.
+LATENT_SPACES: tuple[str, ...] = ("euclidean", "sphere")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Architecture and loss of a surrogate model.
+
+    Attributes
+    ----------
+    input_dim : int
+        Features per example (e.g. 50 radii, or 784 pixels).
+    model : str
+        ``MODELS`` name: ``"vae"`` (variational) or ``"ae"`` (plain autoencoder).
+    latent_dim : int
+        Latent dimension ``d >= 1`` (``>= 2`` on the sphere).
+    hidden : tuple of int
+        Encoder hidden widths, input side first; the decoder mirrors them.
+    activation : str
+        ``ACTIVATIONS`` name, after every hidden layer.
+    init : str
+        ``INITS`` name: ``"default"``, ``"kaiming"``, ``"xavier"``, ``"orthogonal"``.
+    posterior : str
+        ``POSTERIORS`` name: ``"diag"``, ``"full"`` (Cholesky factor) or
+        ``"full-svd"`` (rotation and principal scales).  VAE only.
+    latent_space : str
+        ``"euclidean"`` or ``"sphere"`` (codes normalised to unit length;
+        ``model="ae"`` only).
+    likelihood : str
+        ``LIKELIHOODS`` name: ``"gaussian"`` (curves) or ``"bernoulli"``
+        (images in ``[0, 1]``; the decoder outputs logits).
+    noise : str
+        Gaussian noise scale: ``"learned"`` (one ``log sigma`` per feature)
+        or ``"fixed"``.
+    sigma : float
+        The fixed Gaussian noise scale, or the initial learned one, in
+        normalised data units (> 0).
+    beta : float
+        Weight of the KL term (>= 0); 1 gives the ELBO.
+    """
+
+    input_dim: int
+    model: str = "vae"
+    latent_dim: int = 4
+    hidden: tuple[int, ...] = (256, 128, 64)
+    activation: str = "silu"
+    init: str = "default"
+    posterior: str = "diag"
+    latent_space: str = "euclidean"
+    likelihood: str = "gaussian"
+    noise: str = "learned"
+    sigma: float = 0.1
+    beta: float = 1.0
+
+    def __post_init__(self) -> None:
+        from rotcurve.models.autoencoder import MODELS  # import cycle: models need configs
+
+        hidden = self.hidden
+        if isinstance(hidden, int) or not hasattr(hidden, "__iter__"):
+            raise ConfigError(f"hidden must be a list of layer widths, got {hidden!r}")
+        hidden = tuple(hidden)
+        object.__setattr__(self, "hidden", hidden)
+        for name in ("input_dim", "latent_dim"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ConfigError(f"{name} must be a positive integer, got {value!r}")
+        for w in hidden:
+            if isinstance(w, bool) or not isinstance(w, int) or w < 1:
+                raise ConfigError(f"hidden widths must be positive integers, got {list(hidden)!r}")
+        check_name("model", self.model, MODELS)
+        check_name("activation", self.activation, ACTIVATIONS)
+        check_name("init", self.init, INITS)
+        check_name("posterior", self.posterior, POSTERIORS)
+        check_name("latent_space", self.latent_space, LATENT_SPACES)
+        check_name("likelihood", self.likelihood, LIKELIHOODS)
+        check_name("noise", self.noise, NOISE_MODES)
+        for name, low, strict in (("sigma", 0.0, True), ("beta", 0.0, False)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ConfigError(f"{name} must be a number, got {value!r}")
+            if not math.isfinite(value) or value < low or (strict and value == low):
+                need = "> 0" if strict else ">= 0"
+                raise ConfigError(f"{name} must be finite and {need}, got {value!r}")
+            object.__setattr__(self, name, float(value))
+        if self.latent_space == "sphere":
+            if self.model != "ae":
+                raise ConfigError(
+                    f"latent_space='sphere' needs model='ae' (a {self.model} would need a "
+                    "prior on the sphere, such as a von Mises-Fisher, which rotcurve does "
+                    "not provide); use latent_space='euclidean' or model='ae'"
+                )
+            if self.latent_dim < 2:
+                raise ConfigError(
+                    f"latent_space='sphere' needs latent_dim >= 2, got {self.latent_dim}"
+                )
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict (``hidden`` as a list)."""
+        return to_dict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ModelConfig:
+        """Rebuild from :meth:`to_dict` output, refusing unknown keys."""
+        return from_dict(cls, data)
+
+
+_DEFAULTS: dict[str, dict[str, Any]] = {
+    # smooth curves: smooth activation, learned per-radius noise, 4 latents
+    "curves": dict(
+        model="vae",
+        latent_dim=4,
+        hidden=(256, 128, 64),
+        activation="silu",
+        init="default",
+        posterior="diag",
+        likelihood="gaussian",
+        noise="learned",
+        sigma=0.1,
+        beta=1.0,
+    ),
+    # binarised-ish images: Bernoulli logits, wider layers, 16 latents
+    "mnist": dict(
+        model="vae",
+        latent_dim=16,
+        hidden=(512, 256),
+        activation="leaky_relu",
+        init="kaiming",
+        posterior="diag",
+        likelihood="bernoulli",
+        noise="fixed",
+        sigma=1.0,
+        beta=1.0,
+    ),
+}
+
+#: Names accepted by :func:`default_config`.
+DEFAULT_KINDS: tuple[str, ...] = tuple(_DEFAULTS)
+
+
+def default_config(kind: str, input_dim: int, **overrides: Any) -> ModelConfig:
+    """A good starting configuration for a kind of data.
+
+    Parameters
+    ----------
+    kind : {"curves", "mnist"}
+        ``"curves"``: normalised rotation curves (Gaussian likelihood with a
+        learned per-radius noise, SiLU MLP 256-128-64, ``d = 4``).
+        ``"mnist"``: images in ``[0, 1]`` (Bernoulli logits, LeakyReLU MLP
+        512-256, ``d = 16``).
+    input_dim : int
+        Features per example.
+    **overrides
+        Any :class:`ModelConfig` field, replacing the default.
+
+    Returns
+    -------
+    ModelConfig
+
+    Raises
+    ------
+    ConfigError
+        For an unknown kind, an unknown field or an invalid value.
+    """
+    check_name("kind of data", kind, _DEFAULTS)
+    fields = {f.name for f in dataclasses.fields(ModelConfig)}
+    unknown = sorted(set(overrides) - fields)
+    if unknown:
+        raise ConfigError(
+            f"unknown model setting{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}; "
+            f"allowed: {', '.join(sorted(fields))}"
+        )
+    settings = {**_DEFAULTS[kind], "input_dim": input_dim, **overrides}
+    return ModelConfig(**settings)
