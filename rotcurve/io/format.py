@@ -281,6 +281,22 @@ def _group(parent: Any, name: str) -> Any:
     return h5py.Group(gid)
 
 
+def _virtual_dataset(parent: Any, name: str, layout: Any, fillvalue: float) -> Any:
+    """``parent.create_virtual_dataset`` without modification times (bit-reproducible files).
+
+    h5py's ``create_virtual_dataset`` has no ``track_times`` option, so the
+    dataset is created here from the layout's creation property list.
+    """
+    import h5py
+
+    dcpl = layout._get_dcpl(parent.file.filename)
+    dcpl.set_fill_value(np.array([fillvalue], dtype=layout.dtype))
+    dcpl.set_obj_track_times(False)
+    space = h5py.h5s.create_simple(layout.shape)
+    tid = h5py.h5t.py_create(np.dtype(layout.dtype), logical=1)
+    return h5py.Dataset(h5py.h5d.create(parent.id, name.encode(), tid, space, dcpl=dcpl))
+
+
 def _as_params(params: Any, n: int | None = None) -> dict[str, np.ndarray]:
     """Coerce a mapping / DataFrame / structured array to four (n,) float64 arrays."""
     out = {}
@@ -732,15 +748,15 @@ def write_virtual(
             d = f.create_dataset("radii", data=radii, dtype=np.float64, track_times=False)
             d.attrs["units"] = DATASET_UNITS["radii"]
             for name in curve_names:
-                d = f.create_virtual_dataset(
-                    name, layout(name, lambda k: (k, n_r), np.dtype(dtype_str)), fillvalue=np.nan
+                d = _virtual_dataset(
+                    f, name, layout(name, lambda k: (k, n_r), np.dtype(dtype_str)), np.nan
                 )
                 d.attrs["units"] = DATASET_UNITS[name]
             if has_params:
                 g = _group(f, "params")
                 for name in PARAM_NAMES:
-                    d = g.create_virtual_dataset(
-                        name, layout(f"params/{name}", lambda k: (k,), np.float64), fillvalue=np.nan
+                    d = _virtual_dataset(
+                        g, name, layout(f"params/{name}", lambda k: (k,), np.float64), np.nan
                     )
                     d.attrs["units"] = DATASET_UNITS[f"params/{name}"]
     return path
