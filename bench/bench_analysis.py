@@ -1,6 +1,6 @@
 """Timing of the analysis library (physical validity, C2ST, predictability).
 
-Run from the repository root:  python /tmp/readme_parts/analysis_bench.py
+Run from the repository root:  python bench/bench_analysis.py
 Prints curves/s of physical_validity on (a) exact model curves and (b) curves
 with smooth 0.03-3 % wiggles (like an imperfect generator), the C2ST time on
 5000 vs 5000 curves x 50 radii, and predictability on 16000 latents.
