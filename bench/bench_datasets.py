@@ -1,6 +1,6 @@
 """Loading / streaming throughput of rotcurve.datasets (ad-hoc benchmark).
 
-python datasets_bench.py [N] [n_r]   -- writes a temporary file of N curves.
+python bench/bench_datasets.py [N] [n_r]   -- writes a temporary file of N curves.
 """
 import sys, tempfile, time
 from pathlib import Path
