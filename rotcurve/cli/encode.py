@@ -1,0 +1,71 @@
+"""``rotcurve encode``: posterior means and covariances of every curve in a file.
+
+::
+
+    rotcurve encode --run runs/vae4 --data curves.h5 --out latents.h5
+
+The output (HDF5, written atomically) holds ``/latent/mean (N, d)``,
+``/latent/covariance (N, d, d)``, ``/radii`` (kpc), the true ``/params``
+when the input has them, and attributes naming the run, its checkpoint and
+the library versions (see :meth:`rotcurve.run.Run.encode_file`).
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from rotcurve.cli._common import positive_int
+
+__all__ = ["add_parser", "run", "add_run_options"]
+
+
+def add_run_options(p: argparse.ArgumentParser) -> None:
+    """``--run``, ``--which``, ``--device``, ``--batch-size`` (shared by the model commands)."""
+    p.add_argument("--run", required=True, metavar="RUN_DIR", help="a run folder written by `rotcurve train`")
+    p.add_argument(
+        "--which",
+        choices=("best", "last"),
+        default="best",
+        help="checkpoint: best (lowest validation loss, default) or last",
+    )
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="cpu", help="compute device (default cpu)")
+    p.add_argument("--batch-size", type=positive_int, default=8192, metavar="B", help="examples per forward pass")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Register ``encode``."""
+    p = subparsers.add_parser(
+        "encode",
+        help="posterior means and covariances of curves under a trained model",
+        description="Encode every curve of a file (on the run's radius grid) with a trained "
+        "model: /latent/mean (N, d) and /latent/covariance (N, d, d), with /radii and the "
+        "true /params when present, to an HDF5 file.",
+    )
+    add_run_options(p)
+    p.add_argument("--data", required=True, metavar="FILE|mnist:DIR", help="curves to encode (or MNIST)")
+    p.add_argument("--split", default="test", choices=("train", "val", "test"), help="MNIST only: which split")
+    p.add_argument("--out", required=True, metavar="FILE", help="output HDF5 file")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing output")
+    p.set_defaults(func=run)
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    """Encode and print where the file went."""
+    from rotcurve.cli._common import check_output_path
+    from rotcurve.run import load_run
+
+    check_output_path(args.out, overwrite=args.overwrite)
+    model_run = load_run(args.run, which=args.which, device=args.device)
+    out = model_run.encode_file(
+        args.data,
+        args.out,
+        split=args.split,
+        overwrite=args.overwrite,
+        batch_size=args.batch_size,
+        progress=not args.quiet,
+    )
+    print(f"wrote the posteriors (d = {model_run.latent_dim}) of {args.data} to {out}")
+    return 0

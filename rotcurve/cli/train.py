@@ -1,0 +1,127 @@
+"""``rotcurve train``: fit a VAE (or autoencoder) to a curve file or MNIST.
+
+::
+
+    rotcurve train --data curves.h5 --out runs/vae4
+    rotcurve train --data curves.h5 --out runs/vae2-full --latent-dim 2 --posterior full
+    rotcurve train --data mnist:data/mnist --download --out runs/mnist
+    rotcurve train --data curves.h5 --out runs/vae4 --resume     # after an interruption
+
+Writes ``RUN_DIR/config.json`` (all settings), ``metrics.jsonl`` (one line
+per epoch) and ``checkpoints/{best,last}.pt``.  Options that are not given
+take the defaults for the kind of data (see
+:func:`rotcurve.training.default_train_config` and
+:func:`rotcurve.models.default_config`).
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from rotcurve.cli._common import nonnegative_int, positive_float, positive_int
+
+__all__ = ["add_parser", "run"]
+
+
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Register ``train``."""
+    p = subparsers.add_parser(
+        "train",
+        help="train a VAE on rotation curves (or MNIST)",
+        description="Train a variational autoencoder (or a plain autoencoder) on a rotcurve "
+        "file or on MNIST, writing the run folder: config.json, metrics.jsonl and "
+        "checkpoints/best.pt, last.pt.  Unset options take the defaults for the kind of data.",
+    )
+    p.add_argument("--data", required=True, metavar="FILE|mnist:DIR", help="a rotcurve HDF5 file, or mnist:DIR")
+    p.add_argument("--out", required=True, metavar="RUN_DIR", help="the run folder to write")
+    m = p.add_argument_group("model")
+    m.add_argument("--model", choices=("vae", "ae"), default=None, help="vae (default) or ae")
+    m.add_argument("--latent-dim", type=positive_int, default=None, metavar="D", help="latent dimension (curves: 4)")
+    m.add_argument(
+        "--posterior",
+        default=None,
+        metavar="NAME",
+        help="VAE posterior covariance: diag (default), full (Cholesky) or full-svd",
+    )
+    t = p.add_argument_group("training")
+    t.add_argument("--epochs", type=positive_int, default=None, metavar="N", help="passes over the data (curves: 300)")
+    t.add_argument("--batch-size", type=positive_int, default=None, metavar="B", help="examples per step (curves: 256)")
+    t.add_argument("--lr", type=positive_float, default=None, metavar="LR", help="peak learning rate (curves: 2e-3)")
+    t.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="compute device (default auto)")
+    t.add_argument("--seed", type=nonnegative_int, default=0, metavar="S", help="the one random seed (default 0)")
+    t.add_argument(
+        "--threads",
+        type=positive_int,
+        default=None,
+        metavar="N",
+        help="CPU threads for torch (default: torch's choice; 1 is often fastest on a busy machine)",
+    )
+    r = p.add_argument_group("run folder")
+    r.add_argument("--resume", action="store_true", help="continue an interrupted run from checkpoints/last.pt")
+    r.add_argument("--overwrite", action="store_true", help="replace an existing run")
+    r.add_argument("--download", action="store_true", help="MNIST: fetch the files into DIR first (verified)")
+    r.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=run)
+    return p
+
+
+def _overrides(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]]:
+    model = {
+        key: value
+        for key, value in (("model", args.model), ("latent_dim", args.latent_dim), ("posterior", args.posterior))
+        if value is not None
+    }
+    train = {
+        key: value
+        for key, value in (("epochs", args.epochs), ("batch_size", args.batch_size), ("lr", args.lr))
+        if value is not None
+    }
+    train.update(device=args.device, seed=args.seed)
+    return model, train
+
+
+def run(args: argparse.Namespace) -> int:
+    """Train and print where the results went."""
+    from rotcurve.errors import ConfigError
+
+    spec = str(args.data)
+    if args.download:
+        if not spec.startswith("mnist:") or not spec[len("mnist:") :]:
+            raise ConfigError("--download is for MNIST only: use --data mnist:DIR --download")
+        from rotcurve.datasets.mnist import download_mnist
+
+        download_mnist(spec[len("mnist:") :], progress=not args.quiet)
+
+    import torch
+
+    from rotcurve.training import fit
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    model, train = _overrides(args)
+    result = fit(
+        spec,
+        args.out,
+        model=model,
+        train=train,
+        resume=args.resume,
+        overwrite=args.overwrite,
+        progress=not args.quiet,
+    )
+    root = result.run_dir
+    if result.stop_reason == "already-complete":
+        print(f"{root}: the run was already complete ({result.epoch} epochs); nothing to do")
+    else:
+        how = {"completed": "completed", "early-stopping": "stopped early", "paused": "paused"}[result.stop_reason]
+        start = f" (resumed after epoch {result.resumed_from})" if result.resumed_from else ""
+        last = result.history[-1] if result.history else {}
+        rate = last.get("samples_per_s")
+        speed = f", {rate:,.0f} examples/s" if rate else ""
+        print(f"trained {result.epoch} epochs, {how}{start}{speed}")
+    print(f"best validation loss {result.best_val:.6g} nats per example at epoch {result.best_epoch}")
+    print(f"run folder: {root}")
+    print(f"  config:      {root / 'config.json'}")
+    print(f"  metrics:     {root / 'metrics.jsonl'}")
+    print(f"  checkpoints: {result.best_checkpoint} (best), {result.last_checkpoint} (last)")
+    return 0

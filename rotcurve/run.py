@@ -1,0 +1,870 @@
+"""A trained run for scripts: encode, decode, sample and score in physical units.
+
+>>> from rotcurve.run import load_run
+>>> run = load_run("runs/vae4")                       # doctest: +SKIP
+>>> enc = run.encode(v_kms)          # v_kms: (N, n_r) km/s on run.radii
+>>> enc.mean.shape, enc.covariance.shape              # (N, d), (N, d, d)
+>>> v_hat = run.reconstruct(v_kms)                    # (N, n_r) km/s
+>>> new = run.sample(1000, seed=1)                    # (1000, n_r) km/s
+>>> run.score("curves.h5")                            # held-out metrics (dict)
+
+Everything goes in and comes out as numpy arrays in the file format's units:
+circular velocities in km/s on the run's radius grid (kpc), or, for a model
+trained on MNIST, images with pixels in [0, 1].  The model's own
+(normalised) space stays inside.
+
+Metrics of :meth:`Run.score`
+----------------------------
+``neg_elbo``
+    Mean over examples of the negative evidence lower bound
+    ``-log p(x | z) + KL(q(z | x) || N(0, I))`` with one posterior draw
+    ``z`` (``beta = 1`` whatever the training used), in nats per example, in
+    the model's data space (normalised ``log10 v`` for curves, pixels for
+    MNIST).  ``recon`` and ``kl`` are its two parts.
+``median_frac_error``, ``p95_frac_error``, ``mean_frac_error``
+    Curves only: quantiles and mean over every (curve, radius) point of
+    ``|v_hat - v| / v``, where ``v_hat`` decodes the posterior *mean*.
+``rms_kms``
+    Curves only: ``sqrt(mean (v_hat - v)^2)`` over every point, km/s.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from rotcurve.errors import ConfigError, DataError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
+
+__all__ = [
+    "Run",
+    "Encoded",
+    "load_run",
+    "SAMPLE_SOURCES",
+    "CHECKPOINT_CHOICES",
+    "LATENT_FORMAT",
+    "IMAGES_FORMAT",
+]
+
+#: ``format`` attribute of the files :meth:`Run.encode_file` writes.
+LATENT_FORMAT: str = "rotcurve-latents"
+#: ``format`` attribute of the image files :meth:`Run.sample_file` writes for MNIST runs.
+IMAGES_FORMAT: str = "rotcurve-images"
+
+#: Which checkpoint of a run to load.
+CHECKPOINT_CHOICES: tuple[str, ...] = ("best", "last")
+
+_SCORE_STREAM = 0x5C0E
+_SAMPLE_STREAM = 0x5A3B
+
+
+@dataclasses.dataclass
+class Encoded:
+    """Posterior ``q(z | x)`` of each example.
+
+    Attributes
+    ----------
+    mean : ndarray, shape (N, d)
+        Posterior means (float64).
+    covariance : ndarray, shape (N, d, d)
+        Posterior covariances (float64; zero for a plain autoencoder).
+    """
+
+    mean: np.ndarray
+    covariance: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.mean.shape[0])
+
+
+def _prior_latents(run: Run, n: int, generator: torch.Generator) -> torch.Tensor:
+    """``n`` draws from the model's prior (N(0, I), or uniform on the sphere)."""
+    return run.model._prior_sample(n, generator)
+
+
+#: Where :meth:`Run.sample` takes latent points from: ``fn(run, n, generator)``
+#: returns ``(n, d)`` latents on the model's device.
+SAMPLE_SOURCES: dict[str, Callable[..., Any]] = {"prior": _prior_latents}
+
+
+def _torch_seed(seed: int, stream: int) -> int:
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ConfigError(f"seed must be a non-negative integer, got {seed!r}")
+    ss = np.random.SeedSequence(int(seed), spawn_key=(stream,))
+    return int(ss.generate_state(1, np.uint64)[0])
+
+
+def _check_batch_size(batch_size: Any) -> int:
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise ConfigError(f"batch_size must be a positive integer, got {batch_size!r}")
+    return int(batch_size)
+
+
+class Run:
+    """A trained model with its normalisation, ready for physical-unit data.
+
+    Use :func:`load_run`.
+
+    Attributes
+    ----------
+    path : Path
+        The run directory.
+    checkpoint : Path
+        The checkpoint that was loaded.
+    model : LatentModel
+        The torch model (evaluation mode).
+    model_config : ModelConfig
+    train_config : TrainConfig
+    normaliser : CurveNormaliser or IdentityNormaliser
+    kind : str
+        ``"curves"`` or ``"mnist"``.
+    radii : ndarray, shape (n_r,) or None
+        The radius grid in kpc (None for MNIST).
+    data : dict
+        Description of the training data (spec, seed, fractions, sizes...).
+    epoch : int
+        Epochs the loaded weights were trained for.
+    device : torch.device
+    """
+
+    def __init__(self, path: Path, checkpoint: Path, model: Any, state: Any, device: Any) -> None:
+        self.path = Path(path)
+        self.checkpoint = Path(checkpoint)
+        self.model = model
+        self.state = state
+        self.model_config = state.model_config
+        self.train_config = state.train_config
+        self.normaliser = state.normaliser
+        self.kind = state.kind
+        self.data = dict(state.data)
+        radii = self.data.get("radii")
+        self.radii = np.asarray(radii, dtype=np.float64) if radii is not None else None
+        shape = self.data.get("image_shape")
+        self.image_shape = tuple(int(s) for s in shape) if shape else None
+        self.epoch = state.epoch
+        self.device = device
+
+    def __repr__(self) -> str:
+        c = self.model_config
+        return (
+            f"<rotcurve Run {self.path} ({self.checkpoint.name}, epoch {self.epoch}): {c.model} "
+            f"d={c.latent_dim} posterior={c.posterior} on {self.kind}>"
+        )
+
+    @property
+    def latent_dim(self) -> int:
+        """Latent dimension ``d``."""
+        return int(self.model_config.latent_dim)
+
+    # ------------------------------------------------------------------ checks
+    def check_radii(self, radii: Any, *, source: str = "") -> None:
+        """Raise :class:`DataError` (naming both grids) unless ``radii`` is the run's grid.
+
+        Parameters
+        ----------
+        radii : array_like, shape (n_r,)
+            Radii in kpc of the data to be used.
+        source : str, keyword-only
+            Name of the data (a file) for the message.
+        """
+        self.normaliser.check_compatible(radii, source=source)
+
+    def _as_model_input(self, data: Any) -> np.ndarray:
+        """Data in physical units -> normalised float32 ``(N, input_dim)``."""
+        arr = np.asarray(data)
+        dim = self.model_config.input_dim
+        if self.kind == "mnist":
+            if arr.dtype == np.uint8:
+                arr = arr.astype(np.float32) / 255.0
+            arr = np.asarray(arr, dtype=np.float32)
+            if arr.ndim >= 2 and int(np.prod(arr.shape[1:])) == dim:
+                arr = arr.reshape(len(arr), dim)
+            else:
+                raise DataError(
+                    f"images of shape {arr.shape} do not fit the model's {dim} pixels per image"
+                )
+            if arr.size and not (np.isfinite(arr).all() and arr.min() >= 0.0 and arr.max() <= 1.0):
+                raise DataError("image pixels must be finite and in [0, 1] (or uint8 0..255)")
+            return arr
+        if arr.ndim == 1:
+            arr = arr[None, :]
+        if arr.ndim != 2 or arr.shape[1] != dim:
+            raise DataError(
+                f"curves of shape {arr.shape} do not fit the model's {dim} radii "
+                f"({self.radii[0]:g} to {self.radii[-1]:g} kpc); give (N, {dim}) velocities in km/s"
+            )
+        return np.asarray(self.normaliser.transform(arr.astype(np.float64)), dtype=np.float32)
+
+    def _to_physical(self, x: np.ndarray) -> np.ndarray:
+        """Model data space -> km/s (float64), or images (float32 in [0, 1])."""
+        if self.kind == "mnist":
+            out = np.clip(x.astype(np.float32), 0.0, 1.0)
+            return out.reshape(len(out), *self.image_shape) if self.image_shape else out
+        return np.asarray(self.normaliser.inverse(x.astype(np.float64)), dtype=np.float64)
+
+    def _chunks(self, x: np.ndarray, batch_size: int) -> Iterator[torch.Tensor]:
+        import torch
+
+        for i in range(0, len(x), batch_size):
+            yield torch.from_numpy(np.ascontiguousarray(x[i : i + batch_size])).to(self.device)
+
+    # --------------------------------------------------------------- the API
+    def encode(self, data: Any, *, batch_size: int = 8192) -> Encoded:
+        """Posterior means and covariances of curves (or images).
+
+        Parameters
+        ----------
+        data : array_like
+            ``(N, n_r)`` circular velocities in km/s on :attr:`radii` (finite,
+            > 0), or ``(N, 28, 28)`` / ``(N, 784)`` images in [0, 1] (uint8
+            0..255 accepted) for an MNIST run.
+        batch_size : int, keyword-only
+            Examples per forward pass.
+
+        Returns
+        -------
+        Encoded
+            ``mean (N, d)`` and ``covariance (N, d, d)``, float64.
+
+        Raises
+        ------
+        DataError
+            Wrong shape, or velocities that are not finite and positive.
+        """
+        import torch
+
+        batch_size = _check_batch_size(batch_size)
+        x = self._as_model_input(data)
+        d = self.latent_dim
+        means, covs = [np.zeros((0, d))], [np.zeros((0, d, d))]
+        with torch.no_grad():
+            for xb in self._chunks(x, batch_size):
+                post = self.model.encode(xb)
+                means.append(post.mean.double().cpu().numpy())
+                covs.append(post.covariance.double().cpu().numpy())
+        return Encoded(mean=np.concatenate(means), covariance=np.concatenate(covs))
+
+    def decode(self, z: Any, *, batch_size: int = 8192) -> np.ndarray:
+        """Decode latent points to curves in km/s (or images).
+
+        Parameters
+        ----------
+        z : array_like, shape (N, d)
+            Latent points.
+        batch_size : int, keyword-only
+            Points per forward pass.
+
+        Returns
+        -------
+        ndarray
+            ``(N, n_r)`` float64 km/s on :attr:`radii`, or ``(N, 28, 28)``
+            float32 images in [0, 1].
+        """
+        import torch
+
+        batch_size = _check_batch_size(batch_size)
+        z = np.asarray(z, dtype=np.float32)
+        if z.ndim == 1 and self.latent_dim == 1:
+            z = z[:, None]
+        if z.ndim != 2 or z.shape[1] != self.latent_dim:
+            raise DataError(
+                f"latent points of shape {z.shape} do not fit d = {self.latent_dim}; "
+                f"give (N, {self.latent_dim})"
+            )
+        if not np.isfinite(z).all():
+            raise DataError("latent points must be finite")
+        outs = [np.zeros((0, self.model_config.input_dim), dtype=np.float32)]
+        with torch.no_grad():
+            for zb in self._chunks(z, batch_size):
+                outs.append(self.model.decode(zb).float().cpu().numpy())
+        return self._to_physical(np.concatenate(outs))
+
+    def reconstruct(self, data: Any, *, batch_size: int = 8192) -> np.ndarray:
+        """Decode the posterior mean of each example: the model's best reconstruction.
+
+        Parameters
+        ----------
+        data : array_like
+            As for :meth:`encode`.
+        batch_size : int, keyword-only
+            Examples per forward pass.
+
+        Returns
+        -------
+        ndarray
+            Same shape and units as :meth:`decode` returns.
+        """
+        import torch
+
+        batch_size = _check_batch_size(batch_size)
+        x = self._as_model_input(data)
+        outs = [np.zeros((0, self.model_config.input_dim), dtype=np.float32)]
+        with torch.no_grad():
+            for xb in self._chunks(x, batch_size):
+                outs.append(self.model.reconstruct(xb).float().cpu().numpy())
+        return self._to_physical(np.concatenate(outs))
+
+    def sample(
+        self, n: int, *, seed: int = 0, source: str = "prior", batch_size: int = 8192
+    ) -> np.ndarray:
+        """New curves (or images): decoded latent draws.
+
+        Parameters
+        ----------
+        n : int
+            Number of samples (>= 0).
+        seed : int, keyword-only
+            The same seed gives the same samples.
+        source : str, keyword-only
+            Name in :data:`SAMPLE_SOURCES`: ``"prior"`` draws ``z ~ N(0, I)``.
+        batch_size : int, keyword-only
+            Points per forward pass.
+
+        Returns
+        -------
+        ndarray
+            ``(n, n_r)`` km/s, or ``(n, 28, 28)`` images in [0, 1].
+        """
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
+            raise ConfigError(f"the number of samples must be an integer >= 0, got {n!r}")
+        parts = list(_iter_samples(self, int(n), seed=seed, source=source, batch_size=batch_size))
+        if parts:
+            return np.concatenate(parts)
+        return self._to_physical(np.zeros((0, self.model_config.input_dim), dtype=np.float32))
+
+    # ----------------------------------------------------------------- files
+    def encode_file(
+        self,
+        data: str | os.PathLike[str],
+        out: str | os.PathLike[str],
+        *,
+        split: str = "test",
+        overwrite: bool = False,
+        batch_size: int = 8192,
+        progress: bool = False,
+    ) -> Path:
+        """Encode every curve of a file (or an MNIST split) into an HDF5 file, atomically.
+
+        The output holds ``/latent/mean (N, d)`` and ``/latent/covariance
+        (N, d, d)`` (float64), ``/radii`` (kpc) and ``/params`` (the true
+        Md, Rd, Mh, c, when the input has them) for curves, ``/labels`` for
+        MNIST, and root attributes ``format = "rotcurve-latents"``, ``run``,
+        ``checkpoint``, ``epoch``, ``data``, ``model_config`` (JSON) and the
+        library versions.
+
+        Parameters
+        ----------
+        data : path or "mnist:DIR"
+            A curve file on the run's radius grid, or MNIST (then ``split``
+            of the run's own split is encoded).
+        out : path
+            The output file.
+        split : str, keyword-only
+            MNIST only: "train", "val" or "test".
+        overwrite : bool, keyword-only
+            Replace an existing ``out``.
+        batch_size : int, keyword-only
+            Examples per forward pass.
+        progress : bool, keyword-only
+            Show a progress bar.
+
+        Returns
+        -------
+        Path
+            ``out``.
+        """
+        return _encode_file(
+            self, os.fspath(data), Path(out), split=split, overwrite=overwrite,
+            batch_size=_check_batch_size(batch_size), progress=progress,
+        )
+
+    def reconstruct_file(
+        self,
+        data: str | os.PathLike[str],
+        out: str | os.PathLike[str],
+        *,
+        overwrite: bool = False,
+        batch_size: int = 8192,
+        progress: bool = False,
+    ) -> Path:
+        """Reconstruct every curve of a file into a rotcurve file (km/s), atomically.
+
+        The output is in the generator's file format (no components); the
+        true parameters and the ``seed``/``prior``/``radii_spec`` attributes
+        are copied from the input when present.
+
+        Returns
+        -------
+        Path
+            ``out``.
+        """
+        return _reconstruct_file(
+            self, os.fspath(data), Path(out), overwrite=overwrite,
+            batch_size=_check_batch_size(batch_size), progress=progress,
+        )
+
+    def sample_file(
+        self,
+        n: int,
+        out: str | os.PathLike[str],
+        *,
+        seed: int = 0,
+        source: str = "prior",
+        overwrite: bool = False,
+        batch_size: int = 8192,
+        progress: bool = False,
+    ) -> Path:
+        """Write ``n`` new samples to a file, atomically.
+
+        Curves go to a rotcurve file (km/s, no parameters, ``seed`` attribute);
+        MNIST images to an HDF5 file with ``/images (n, 28, 28)`` float32 in
+        [0, 1] (``format = "rotcurve-images"``).  The same seed (and
+        ``batch_size``) gives the same samples as :meth:`sample`.
+
+        Returns
+        -------
+        Path
+            ``out``.
+        """
+        return _sample_file(
+            self, n, Path(out), seed=seed, source=source, overwrite=overwrite,
+            batch_size=_check_batch_size(batch_size), progress=progress,
+        )
+
+    # ---------------------------------------------------------------- scoring
+    def _score_blocks(self, data: Any, split: str) -> tuple[Iterator[np.ndarray], dict[str, Any]]:
+        """Blocks of physical-unit data to score, and a description of them."""
+        from rotcurve.datasets.splits import Split
+
+        if isinstance(data, (str, os.PathLike)):
+            spec = os.fspath(data)
+            split = Split.parse(split).value
+            if spec.startswith("mnist:"):
+                return self._mnist_blocks(spec, split)
+            return self._file_blocks(spec, split)
+        arr = np.asarray(data)
+        if arr.dtype == object or arr.size == 0 and arr.ndim < 2:
+            raise DataError("give a data file, mnist:DIR, or an array of curves (N, n_r) in km/s")
+        return iter([arr]), {"data": "array", "split": "all", "same_as_training": False}
+
+    def _mnist_blocks(self, spec: str, split: str) -> tuple[Iterator[np.ndarray], dict[str, Any]]:
+        from rotcurve.datasets.training import load_training_data
+
+        if self.kind != "mnist":
+            raise DataError(f"{spec} holds images but the run was trained on rotation curves; use a curve file")
+        data = load_training_data(
+            spec, seed=int(self.data["seed"]), fractions=tuple(self.data["fractions"]), device="cpu"
+        )
+        x = data.split(split).numpy()
+        return iter([x]), {"data": spec, "split": split, "same_as_training": True}
+
+    def _file_blocks(self, spec: str, split: str) -> tuple[Iterator[np.ndarray], dict[str, Any]]:
+        from rotcurve.datasets.splits import split_indices
+        from rotcurve.io import open_dataset
+        from rotcurve.training.rundir import data_fingerprint
+
+        if self.kind == "mnist":
+            raise DataError(f"{spec} holds rotation curves but the run was trained on MNIST images; use mnist:DIR")
+        with open_dataset(spec) as ds:
+            self.check_radii(ds.radii, source=spec)
+            n = ds.n
+        same = data_fingerprint(spec) == self.data.get("fingerprint") and n == int(self.data.get("n", -1))
+        if same:
+            rows = split_indices(n, int(self.data["seed"]), tuple(self.data["fractions"]))[split]
+            info = {"data": spec, "split": split, "same_as_training": True}
+        else:
+            rows = None
+            info = {"data": spec, "split": "all", "same_as_training": False}
+
+        def blocks() -> Iterator[np.ndarray]:
+            with open_dataset(spec) as ds:
+                for start, stop, block in ds.iter_blocks(65536):
+                    v = block["v_circ"]
+                    if rows is not None:
+                        lo, hi = np.searchsorted(rows, [start, stop])
+                        v = v[rows[lo:hi] - start]
+                    if len(v):
+                        yield v
+
+        return blocks(), info
+
+    def score(
+        self,
+        data: Any,
+        *,
+        split: str = "test",
+        batch_size: int = 8192,
+        seed: int = 0,
+        progress: bool = False,
+    ) -> dict[str, Any]:
+        """Held-out metrics of the run on a data set.
+
+        Parameters
+        ----------
+        data : path, str or array_like
+            The run's training file (then ``split`` of the run's own split
+            is scored: same seed and fractions), another curve file on the
+            same radius grid (all rows are scored), ``"mnist:DIR"`` (the
+            run's split), or an array of curves in km/s (all rows).
+        split : {"test", "val", "train"}, keyword-only
+            Which split of the training data.
+        batch_size : int, keyword-only
+            Examples per forward pass.
+        seed : int, keyword-only
+            Seed of the posterior draws of the ELBO.
+        progress : bool, keyword-only
+            Show a progress bar.
+
+        Returns
+        -------
+        dict
+            ``n``, ``neg_elbo``, ``recon``, ``kl`` (nats per example); curves
+            add ``median_frac_error``, ``p95_frac_error``,
+            ``mean_frac_error`` and ``rms_kms`` (see the module docstring);
+            and ``data``, ``split``, ``same_as_training``, ``run``,
+            ``checkpoint``, ``epoch``.
+
+        Raises
+        ------
+        DataError
+            A file with another radius grid (naming both), a foreign or
+            damaged file, images for a curve run or the reverse, an empty set.
+        """
+        import torch
+        from tqdm.auto import tqdm
+
+        batch_size = _check_batch_size(batch_size)
+        blocks, info = self._score_blocks(data, split)
+        gen = torch.Generator(device=self.device).manual_seed(_torch_seed(seed, _SCORE_STREAM))
+        sums = torch.zeros(3, dtype=torch.float64, device=self.device)
+        n = 0
+        sq_err = 0.0
+        frac: list[np.ndarray] = []
+        bar = tqdm(desc="score", unit="ex", disable=not progress)
+        try:
+            for block in blocks:
+                x = self._as_model_input(block)
+                if self.kind == "curves":
+                    v = np.asarray(block, dtype=np.float64).reshape(len(x), -1)
+                with torch.no_grad():
+                    for i, xb in enumerate(self._chunks(x, batch_size)):
+                        out = self.model(xb, generator=gen)
+                        parts = torch.stack(
+                            (
+                                (out.recon_per_example + out.kl_per_example).sum(),
+                                out.recon_per_example.sum(),
+                                out.kl_per_example.sum(),
+                            )
+                        )
+                        sums += parts.double()
+                        if self.kind == "curves":
+                            v_hat = self._to_physical(self.model.reconstruct(xb).float().cpu().numpy())
+                            vb = v[i * batch_size : i * batch_size + len(xb)]
+                            err = v_hat - vb
+                            sq_err += float(np.sum(err * err))
+                            frac.append((np.abs(err) / vb).astype(np.float32).ravel())
+                        n += len(xb)
+                        bar.update(len(xb))
+        finally:
+            bar.close()
+        if n == 0:
+            raise DataError(f"nothing to score: the {info['split']} set of {info['data']} is empty")
+        neg_elbo, recon, kl = (sums / n).tolist()
+        result: dict[str, Any] = {
+            **info,
+            "n": n,
+            "neg_elbo": neg_elbo,
+            "recon": recon,
+            "kl": kl,
+        }
+        if self.kind == "curves":
+            f = np.concatenate(frac)
+            result.update(
+                median_frac_error=float(np.median(f)),
+                p95_frac_error=float(np.quantile(f, 0.95)),
+                mean_frac_error=float(np.mean(f, dtype=np.float64)),
+                rms_kms=math.sqrt(sq_err / f.size),
+            )
+        result.update(run=str(self.path), checkpoint=self.checkpoint.name, epoch=self.epoch)
+        return result
+
+
+def _check_out(path: Path, overwrite: bool) -> None:
+    from rotcurve.errors import OutputExistsError
+
+    if path.is_dir():
+        raise DataError(f"{path} is a folder; give a file name for the output")
+    if path.exists() and not overwrite:
+        raise OutputExistsError(f"{path} exists; pass --overwrite to replace it")
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise DataError(f"{path}: folder {folder} does not exist; create it first")
+
+
+def _versions() -> dict[str, str]:
+    import h5py
+    import torch
+
+    from rotcurve._version import __version__
+
+    return {
+        "rotcurve_version": __version__,
+        "torch_version": str(torch.__version__),
+        "numpy_version": str(np.__version__),
+        "h5py_version": str(h5py.__version__),
+    }
+
+
+def _curve_attrs(run: Run, command: str, extra: dict[str, Any]) -> dict[str, Any]:
+    """Root attributes of a curve file a run writes (physics of the training file + provenance)."""
+    physics = run.data.get("file_attrs") or {}
+    attrs: dict[str, Any] = {k: physics[k] for k in ("H0", "Delta") if k in physics}
+    attrs.update(
+        command=f"rotcurve {command}",
+        run=str(run.path.resolve()),
+        checkpoint=run.checkpoint.name,
+        epoch=int(run.epoch),
+        model_config=run.model_config.to_dict(),
+        **extra,
+    )
+    return attrs
+
+
+def _encode_file(
+    run: Run, data: str, out: Path, *, split: str, overwrite: bool, batch_size: int, progress: bool
+) -> Path:
+    import h5py
+    from tqdm.auto import tqdm
+
+    from rotcurve.io.atomic import atomic_path
+    from rotcurve.units import PARAM_UNITS
+
+    _check_out(out, overwrite)
+    d = run.latent_dim
+    labels = params = radii = None
+    if data.startswith("mnist:"):
+        from rotcurve.datasets.training import load_training_data
+
+        if run.kind != "mnist":
+            raise DataError(f"{data} holds images but the run was trained on rotation curves; use a curve file")
+        td = load_training_data(data, seed=int(run.data["seed"]), fractions=tuple(run.data["fractions"]))
+        x = td.split(split).numpy()
+        labels = td.labels[split].numpy() if td.labels else None
+        n = len(x)
+
+        def blocks() -> Iterator[tuple[int, np.ndarray, Any]]:
+            for start in range(0, n, 65536):
+                yield start, x[start : start + 65536], None
+
+        source = {"data": data, "split": split}
+    else:
+        from rotcurve.io import open_dataset
+
+        if run.kind == "mnist":
+            raise DataError(f"{data} holds rotation curves but the run was trained on MNIST; use mnist:DIR")
+        with open_dataset(data) as ds:
+            run.check_radii(ds.radii, source=data)
+            n, radii, has_params = ds.n, np.asarray(ds.radii), ds.has_params
+
+        def blocks() -> Iterator[tuple[int, np.ndarray, Any]]:
+            with open_dataset(data) as ds:
+                frame = ds.params if has_params else None
+                for start, stop, block in ds.iter_blocks(65536):
+                    yield start, block["v_circ"], None if frame is None else frame.iloc[start:stop]
+
+        params = has_params
+        source = {"data": str(Path(data).resolve())}
+    with atomic_path(out, overwrite=overwrite) as tmp, h5py.File(tmp, "w") as f:
+        f.attrs["format"] = LATENT_FORMAT
+        for key, value in {**_versions(), **source}.items():
+            f.attrs[key] = value
+        f.attrs["run"] = str(run.path.resolve())
+        f.attrs["checkpoint"] = run.checkpoint.name
+        f.attrs["epoch"] = int(run.epoch)
+        f.attrs["model_config"] = json.dumps(run.model_config.to_dict(), sort_keys=True)
+        f.attrs["n"] = int(n)
+        f.attrs["latent_dim"] = int(d)
+        g = f.create_group("latent")
+        mean = g.create_dataset("mean", shape=(n, d), dtype=np.float64)
+        cov = g.create_dataset("covariance", shape=(n, d, d), dtype=np.float64)
+        mean.attrs["description"] = "posterior mean of z"
+        cov.attrs["description"] = "posterior covariance of z"
+        if radii is not None:
+            f.create_dataset("radii", data=radii).attrs["units"] = "kpc"
+        if labels is not None:
+            f.create_dataset("labels", data=labels)
+        pgroup = f.create_group("params") if params else None
+        bar = tqdm(total=n, desc="encode", unit="ex", disable=not progress)
+        try:
+            for start, block, frame in blocks():
+                enc = run.encode(block, batch_size=batch_size)
+                mean[start : start + len(enc)] = enc.mean
+                cov[start : start + len(enc)] = enc.covariance
+                if pgroup is not None:
+                    for name in frame.columns:
+                        if name not in pgroup:
+                            column = pgroup.create_dataset(name, shape=(n,), dtype=np.float64)
+                            column.attrs["units"] = PARAM_UNITS.get(name, "")
+                        pgroup[name][start : start + len(enc)] = frame[name].to_numpy(np.float64)
+                bar.update(len(enc))
+        finally:
+            bar.close()
+    return out
+
+
+def _reconstruct_file(run: Run, data: str, out: Path, *, overwrite: bool, batch_size: int, progress: bool) -> Path:
+    from tqdm.auto import tqdm
+
+    from rotcurve.io import open_dataset
+    from rotcurve.io.format import CurveWriter
+
+    if run.kind == "mnist" or data.startswith("mnist:"):
+        raise DataError("reconstruct writes rotation-curve files; it needs a curve run and a curve file")
+    _check_out(out, overwrite)
+    with open_dataset(data) as ds:
+        run.check_radii(ds.radii, source=data)
+        attrs = {k: ds.attrs[k] for k in ("seed", "prior", "radii_spec") if ds.attrs.get(k) is not None}
+        attrs = {**attrs, **_curve_attrs(run, "reconstruct", {"source_data": str(Path(data).resolve())})}
+        frame = ds.params if ds.has_params else None
+        bar = tqdm(total=ds.n, desc="reconstruct", unit="curve", disable=not progress)
+        try:
+            with CurveWriter(
+                out,
+                n=ds.n,
+                radii=ds.radii,
+                components=False,
+                params=frame is not None,
+                attrs=attrs,
+                overwrite=overwrite,
+            ) as writer:
+                for start, stop, block in ds.iter_blocks(65536):
+                    v_hat = run.reconstruct(block["v_circ"], batch_size=batch_size)
+                    pars = None if frame is None else frame.iloc[start:stop]
+                    writer.write(start, v_circ=v_hat, params=pars)
+                    bar.update(stop - start)
+        finally:
+            bar.close()
+    return out
+
+
+def _sample_file(
+    run: Run, n: int, out: Path, *, seed: int, source: str, overwrite: bool, batch_size: int, progress: bool
+) -> Path:
+    from tqdm.auto import tqdm
+
+    _check_out(out, overwrite)
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ConfigError(f"the number of samples must be an integer >= 1, got {n!r}")
+    block = 65536
+    bar = tqdm(total=n, desc="sample", unit="ex", disable=not progress)
+    try:
+        # one generator over all batches, as in Run.sample: same seed, same samples
+        samples = _iter_samples(run, n, seed=seed, source=source, batch_size=min(batch_size, block))
+        if run.kind == "mnist":
+            import h5py
+
+            from rotcurve.io.atomic import atomic_path
+
+            shape = run.image_shape or (run.model_config.input_dim,)
+            with atomic_path(out, overwrite=overwrite) as tmp, h5py.File(tmp, "w") as f:
+                f.attrs["format"] = IMAGES_FORMAT
+                for key, value in _versions().items():
+                    f.attrs[key] = value
+                f.attrs.update(
+                    {
+                        "run": str(run.path.resolve()),
+                        "checkpoint": run.checkpoint.name,
+                        "seed": int(seed),
+                        "source": source,
+                    }
+                )
+                images = f.create_dataset("images", shape=(n, *shape), dtype=np.float32)
+                images.attrs["description"] = "pixel intensities in [0, 1]"
+                start = 0
+                for chunk in samples:
+                    images[start : start + len(chunk)] = chunk
+                    start += len(chunk)
+                    bar.update(len(chunk))
+            return out
+        from rotcurve.io.format import CurveWriter
+
+        attrs = {"seed": int(seed), **_curve_attrs(run, "sample", {"latent_source": source})}
+        with CurveWriter(
+            out, n=n, radii=run.radii, components=False, params=False, attrs=attrs, overwrite=overwrite
+        ) as writer:
+            for chunk in samples:
+                writer.append(v_circ=chunk)
+                bar.update(len(chunk))
+    finally:
+        bar.close()
+    return out
+
+
+def _iter_samples(run: Run, n: int, *, seed: int, source: str, batch_size: int) -> Iterator[np.ndarray]:
+    import torch
+
+    if source not in SAMPLE_SOURCES:
+        raise ConfigError(f"unknown sample source {source!r}; choose one of: {', '.join(SAMPLE_SOURCES)}")
+    batch_size = _check_batch_size(batch_size)
+    gen = torch.Generator(device=run.device).manual_seed(_torch_seed(seed, _SAMPLE_STREAM))
+    draw = SAMPLE_SOURCES[source]
+    with torch.no_grad():
+        for start in range(0, int(n), batch_size):
+            z = draw(run, min(batch_size, int(n) - start), gen)
+            yield run._to_physical(run.model.decode(z).float().cpu().numpy())
+
+
+def load_run(run_dir: str | os.PathLike[str], *, which: str = "best", device: Any = "cpu") -> Run:
+    """Load a trained run.
+
+    Parameters
+    ----------
+    run_dir : path
+        A run directory written by ``rotcurve train`` (or
+        :func:`rotcurve.training.fit`), or a checkpoint file inside one.
+    which : {"best", "last"}, keyword-only
+        ``checkpoints/best.pt`` (lowest validation loss) or ``last.pt``.
+    device : str, keyword-only
+        ``"cpu"`` (default), ``"cuda"`` or ``"auto"``.
+
+    Returns
+    -------
+    Run
+
+    Raises
+    ------
+    DataError
+        No such run directory.
+    CheckpointError
+        A missing, damaged, foreign or newer-version checkpoint.
+    DeviceError
+        CUDA asked for where there is none.
+    """
+    from rotcurve.training.checkpoint import load_checkpoint
+    from rotcurve.training.device import resolve_device
+
+    if which not in CHECKPOINT_CHOICES:
+        raise ConfigError(f"unknown checkpoint {which!r}; choose one of: {', '.join(CHECKPOINT_CHOICES)}")
+    path = Path(run_dir)
+    dev = resolve_device(device)
+    if path.is_file():
+        checkpoint = path
+        root = path.parent.parent if path.parent.name == "checkpoints" else path.parent
+    else:
+        if not path.exists():
+            raise DataError(f"{path}: no such run folder; give the --out folder of `rotcurve train`")
+        root = path
+        checkpoint = path / "checkpoints" / f"{which}.pt"
+        if not checkpoint.exists() and not (path / "checkpoints").is_dir():
+            raise DataError(f"{path} is not a rotcurve run folder (it has no checkpoints/); check the path")
+    model, state = load_checkpoint(checkpoint, device=dev)
+    return Run(root, checkpoint, model, state, dev)

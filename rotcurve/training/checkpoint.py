@@ -1,0 +1,336 @@
+"""Checkpoints: everything needed to use a trained model or to go on training it.
+
+A checkpoint is a ``torch.save`` file (a zip) holding one dict of plain data
+and tensors -- nothing else, so it loads with ``torch.load(...,
+weights_only=True)``, which never runs code from the file:
+
+==================  ===========================================================
+key                 value
+==================  ===========================================================
+format              ``"rotcurve-checkpoint"`` (the marker of a rotcurve file)
+schema_version      :data:`CHECKPOINT_SCHEMA_VERSION` of the writer
+rotcurve_version    the writer's rotcurve version
+model_config        :class:`~rotcurve.models.ModelConfig` as a dict
+train_config        :class:`~rotcurve.training.config.TrainConfig` as a dict
+data                description of the training data: ``spec``, ``kind``,
+                    ``seed``, ``fractions``, ``radii`` (kpc; curves), ``n``,
+                    ``sizes``, ``fingerprint`` (see :func:`data_fingerprint`)
+normaliser          the normaliser's ``state_dict()``
+model_state         the model's ``state_dict()``
+optimizer_state     the optimiser's ``state_dict()``
+schedule_state      the learning-rate schedule's state
+epoch, step         completed epochs and optimiser steps
+progress            ``best_val``, ``best_epoch``, ``bad_evals`` (early
+                    stopping), ``finished``, ``stop_reason``
+rng_state           torch's global generator states (CPU and CUDA)
+==================  ===========================================================
+
+Every file is written through :func:`rotcurve.io.atomic.atomic_path`.
+Reading raises :class:`~rotcurve.errors.CheckpointError` with one line for a
+missing file, a damaged (truncated) one, a foreign one (a torch file that is
+not a rotcurve checkpoint, such as a bare ``state_dict``) and one written by
+a newer rotcurve.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import pickle
+import warnings
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rotcurve._version import __version__
+from rotcurve.errors import CheckpointError, ConfigError
+from rotcurve.io.atomic import atomic_path
+
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
+
+    from rotcurve.models import LatentModel, ModelConfig
+    from rotcurve.training.config import TrainConfig
+
+__all__ = [
+    "CHECKPOINT_FORMAT",
+    "CHECKPOINT_SCHEMA_VERSION",
+    "CheckpointState",
+    "save_checkpoint",
+    "read_checkpoint",
+    "load_checkpoint",
+]
+
+#: The marker every rotcurve checkpoint carries under ``"format"``.
+CHECKPOINT_FORMAT: str = "rotcurve-checkpoint"
+#: Version of the checkpoint layout written by this rotcurve.
+CHECKPOINT_SCHEMA_VERSION: int = 1
+
+_REQUIRED = (
+    "model_config",
+    "train_config",
+    "data",
+    "normaliser",
+    "model_state",
+    "epoch",
+    "step",
+    "progress",
+)
+
+_ZIP_MAGIC = b"PK\x03\x04"
+
+
+@dataclasses.dataclass
+class CheckpointState:
+    """What a checkpoint holds besides the model (see the module docstring).
+
+    Attributes
+    ----------
+    path : Path
+        The file it was read from.
+    model_config : ModelConfig
+    train_config : TrainConfig
+    data : dict
+        Description of the training data.
+    normaliser : CurveNormaliser or IdentityNormaliser
+        Rebuilt from the saved state.
+    epoch, step : int
+        Completed epochs and optimiser steps.
+    progress : dict
+        ``best_val`` (nats per example), ``best_epoch``, ``bad_evals``,
+        ``finished``, ``stop_reason``.
+    optimizer_state, schedule_state, rng_state : dict or None
+        For resuming.
+    rotcurve_version : str
+        Version of the rotcurve that wrote the file.
+    schema_version : int
+        Its checkpoint layout version.
+    """
+
+    path: Path
+    model_config: ModelConfig
+    train_config: TrainConfig
+    data: dict[str, Any]
+    normaliser: Any
+    epoch: int
+    step: int
+    progress: dict[str, Any]
+    optimizer_state: dict[str, Any] | None
+    schedule_state: dict[str, Any] | None
+    rng_state: dict[str, Any] | None
+    rotcurve_version: str
+    schema_version: int
+
+    @property
+    def kind(self) -> str:
+        """``"curves"`` or ``"mnist"``."""
+        return str(self.data.get("kind", "curves"))
+
+
+def save_checkpoint(path: str | Path, payload: dict[str, Any]) -> Path:
+    """Write a checkpoint atomically.
+
+    Parameters
+    ----------
+    path : str or Path
+        Destination (its folder must exist).
+    payload : dict
+        The keys of the module docstring's table except ``format``,
+        ``schema_version`` and ``rotcurve_version``, which are added.  Plain
+        data and tensors only.
+
+    Returns
+    -------
+    Path
+        ``path``.
+    """
+    import torch
+
+    missing = [k for k in _REQUIRED if k not in payload]
+    if missing:  # a programming error, not a user's
+        raise ValueError(f"checkpoint payload lacks {', '.join(missing)}")
+    data = {
+        "format": CHECKPOINT_FORMAT,
+        "schema_version": CHECKPOINT_SCHEMA_VERSION,
+        "rotcurve_version": __version__,
+        **payload,
+    }
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        torch.save(data, tmp)
+    return path
+
+
+def _load_raw(path: Path, map_location: Any) -> Any:
+    import torch
+
+    if not path.exists():
+        raise CheckpointError(f"{path}: no such checkpoint; check the run folder")
+    if not path.is_file():
+        raise CheckpointError(f"{path} is not a file; give a checkpoint file (.pt)")
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(4)
+    except OSError as exc:
+        raise CheckpointError(f"{path}: cannot read it ({exc.strerror or exc})") from None
+    if not head:
+        raise CheckpointError(f"{path} is empty (a truncated checkpoint); re-train or use the other checkpoint")
+    if head != _ZIP_MAGIC:
+        raise CheckpointError(
+            f"{path} is not a rotcurve checkpoint (not a PyTorch zip file); give checkpoints/best.pt "
+            "or last.pt of a rotcurve run"
+        )
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as exc:
+        if "weights only" in str(exc).lower():
+            raise CheckpointError(
+                f"{path} is not a rotcurve checkpoint (it holds Python objects that cannot be loaded "
+                "safely); give checkpoints/best.pt or last.pt of a rotcurve run"
+            ) from None
+        raise CheckpointError(f"{path} is corrupted ({_first_line(exc)}); re-train the model") from None
+    except (RuntimeError, EOFError, OSError, ValueError, KeyError) as exc:
+        raise CheckpointError(
+            f"{path} is corrupted or truncated ({_first_line(exc)}); re-train, or use the run's other "
+            "checkpoint"
+        ) from None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0].rstrip(".")
+
+
+def read_checkpoint(path: str | Path, *, map_location: Any = "cpu") -> dict[str, Any]:
+    """The validated raw contents of a checkpoint.
+
+    Parameters
+    ----------
+    path : str or Path
+        A checkpoint file.
+    map_location : str or torch.device, keyword-only
+        Where tensors are put (``"cpu"`` by default, so CUDA checkpoints load
+        on any machine).
+
+    Returns
+    -------
+    dict
+        The keys of the module docstring's table.
+
+    Raises
+    ------
+    CheckpointError
+        Missing, empty, truncated, foreign, or newer-schema files.
+    """
+    path = Path(path)
+    raw = _load_raw(path, map_location)
+    if not isinstance(raw, dict) or raw.get("format") != CHECKPOINT_FORMAT:
+        what = "a bare state_dict" if isinstance(raw, dict) else f"a {type(raw).__name__}"
+        raise CheckpointError(
+            f"{path} is not a rotcurve checkpoint (a PyTorch file holding {what}, without the "
+            f"{CHECKPOINT_FORMAT!r} marker); give checkpoints/best.pt or last.pt of a rotcurve run"
+        )
+    version = raw.get("schema_version")
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise CheckpointError(f"{path}: checkpoint schema version {version!r} is invalid; the file is damaged")
+    if version > CHECKPOINT_SCHEMA_VERSION:
+        raise CheckpointError(
+            f"{path} was written by rotcurve {raw.get('rotcurve_version', '?')} with checkpoint schema "
+            f"{version}, newer than this rotcurve {__version__} reads ({CHECKPOINT_SCHEMA_VERSION}); "
+            "upgrade rotcurve"
+        )
+    missing = [k for k in _REQUIRED if k not in raw]
+    if missing:
+        raise CheckpointError(f"{path} is damaged: it lacks {', '.join(missing)}; re-train the model")
+    return raw
+
+
+def _state_from_raw(path: Path, raw: dict[str, Any]) -> CheckpointState:
+    from rotcurve.config import from_dict
+    from rotcurve.datasets.normaliser import normaliser_from_state
+    from rotcurve.models import ModelConfig
+    from rotcurve.training.config import TrainConfig
+
+    try:
+        model_config = from_dict(ModelConfig, raw["model_config"], where="model_config")
+        train_config = from_dict(TrainConfig, raw["train_config"], where="train_config")
+    except ConfigError as exc:
+        raise CheckpointError(f"{path}: its configuration is invalid ({exc}); the file is damaged") from None
+    try:
+        normaliser = normaliser_from_state(raw["normaliser"])
+    except CheckpointError as exc:
+        raise CheckpointError(f"{path}: {exc}") from None
+    progress = raw["progress"]
+    if not isinstance(progress, dict) or not isinstance(raw["data"], dict):
+        raise CheckpointError(f"{path} is damaged (malformed progress or data); re-train the model")
+    return CheckpointState(
+        path=path,
+        model_config=model_config,
+        train_config=train_config,
+        data=raw["data"],
+        normaliser=normaliser,
+        epoch=int(raw["epoch"]),
+        step=int(raw["step"]),
+        progress=progress,
+        optimizer_state=raw.get("optimizer_state"),
+        schedule_state=raw.get("schedule_state"),
+        rng_state=raw.get("rng_state"),
+        rotcurve_version=str(raw.get("rotcurve_version", "?")),
+        schema_version=int(raw["schema_version"]),
+    )
+
+
+def load_checkpoint(
+    path: str | Path, *, device: Any = "cpu", raw: dict[str, Any] | None = None
+) -> tuple[LatentModel, CheckpointState]:
+    """Rebuild the model from a checkpoint's config and load its weights.
+
+    Parameters
+    ----------
+    path : str or Path
+        A checkpoint file.
+    device : str or torch.device, keyword-only
+        Where the model is put (``"cpu"`` by default; a CUDA checkpoint loads
+        on the CPU).
+    raw : dict, keyword-only, optional
+        The output of :func:`read_checkpoint` when it was read already.
+
+    Returns
+    -------
+    model : LatentModel
+        In evaluation mode, on ``device``.
+    state : CheckpointState
+        Configs, normaliser, progress and the states needed to resume.
+
+    Raises
+    ------
+    CheckpointError
+        Missing, damaged, foreign or newer-schema checkpoints; weights that do
+        not fit the saved configuration.
+    DeviceError
+        An unavailable device.
+    """
+    from rotcurve.models import build_model
+    from rotcurve.training.device import resolve_device
+
+    path = Path(path)
+    dev = resolve_device(device)
+    if raw is None:
+        raw = read_checkpoint(path, map_location="cpu")
+    state = _state_from_raw(path, raw)
+    model = build_model(state.model_config)
+    weights = raw["model_state"]
+    if not isinstance(weights, dict):
+        raise CheckpointError(f"{path} is damaged (model weights are not a state dict); re-train the model")
+    try:
+        model.load_state_dict(weights, strict=True)
+    except (RuntimeError, KeyError, TypeError) as exc:
+        raise CheckpointError(
+            f"{path}: the weights do not fit the saved model configuration ({_first_line(exc)[:200]}); "
+            "the file is damaged"
+        ) from None
+    for name, tensor in weights.items():
+        if tensor.is_floating_point() and not bool(tensor.isfinite().all()):
+            raise CheckpointError(f"{path}: weight {name} is not finite; the checkpoint is unusable")
+    model.to(dev).eval()
+    return model, state

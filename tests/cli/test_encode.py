@@ -1,0 +1,114 @@
+"""``rotcurve encode``: the latent file, and one-line errors that write nothing."""
+
+from __future__ import annotations
+
+import shutil
+
+import h5py
+import numpy as np
+import pytest
+import torch
+
+from rotcurve.cli.main import main
+
+RADII = np.geomspace(0.1, 50.0, 16)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_torch_thread():
+    """Tiny models gain nothing from threads; oversubscribed ones on a busy machine are 10x slower."""
+    import torch
+
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+def _curves(path, n=200, seed=0, radii=RADII):
+    from rotcurve.generator import resolve_prior
+    from rotcurve.io import write_dataset
+    from rotcurve.physics import rotation_curves
+
+    p = resolve_prior("reference").sample(n, np.random.default_rng(seed))
+    write_dataset(path, radii=radii, v_circ=rotation_curves(p, radii).v_circ, params=p, attrs={"seed": seed})
+    return path
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    from rotcurve.training import fit
+
+    root = tmp_path_factory.mktemp("enc")
+    _curves(root / "curves.h5")
+    fit(root / "curves.h5", root / "run", model={"hidden": [16], "latent_dim": 3},
+        train={"epochs": 2, "batch_size": 50, "device": "cpu"}, progress=False)
+    return root
+
+
+def _fails(capsys, argv, text):
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and text in err[0], err
+    assert "Traceback" not in err[0]
+
+
+def test_encode_writes_means_covariances_params(run_dir, tmp_path, capsys):
+    from rotcurve.io import read_dataset
+    from rotcurve.run import load_run
+
+    out = tmp_path / "lat.h5"
+    assert main(["encode", "--run", str(run_dir / "run"), "--data", str(run_dir / "curves.h5"), "--out", str(out), "--quiet"]) == 0
+    assert str(out) in capsys.readouterr().out
+    data = read_dataset(run_dir / "curves.h5")
+    expect = load_run(run_dir / "run").encode(data.v_circ)
+    with h5py.File(out) as f:
+        np.testing.assert_allclose(f["latent/mean"][:], expect.mean, rtol=1e-6)
+        np.testing.assert_allclose(f["latent/covariance"][:], expect.covariance, rtol=1e-6)
+        np.testing.assert_array_equal(f["radii"][:], RADII)
+        for name in ("Md", "Rd", "Mh", "c"):
+            np.testing.assert_array_equal(f[f"params/{name}"][:], data.params[name].to_numpy())
+        assert f.attrs["run"] == str((run_dir / "run").resolve())
+        assert f.attrs["checkpoint"] == "best.pt" and f.attrs["rotcurve_version"]
+
+
+def test_radii_mismatch_writes_nothing(run_dir, tmp_path, capsys):
+    other = _curves(tmp_path / "other.h5", radii=np.geomspace(0.1, 30.0, 16))
+    out = tmp_path / "lat.h5"
+    _fails(capsys, ["encode", "--run", str(run_dir / "run"), "--data", str(other), "--out", str(out)],
+           "different radius grid than the model (16 radii from 0.1 to 50 kpc)")
+    assert list(tmp_path.iterdir()) == [other]
+
+
+def test_existing_output_is_kept(run_dir, tmp_path, capsys):
+    out = tmp_path / "lat.h5"
+    out.write_text("precious")
+    _fails(capsys, ["encode", "--run", str(run_dir / "run"), "--data", str(run_dir / "curves.h5"), "--out", str(out)],
+           "exists; pass --overwrite")
+    assert out.read_text() == "precious"
+
+
+@pytest.mark.parametrize("damage", ["truncated", "foreign", "newer"])
+def test_bad_checkpoints(run_dir, tmp_path, capsys, damage):
+    bad = tmp_path / "run"
+    shutil.copytree(run_dir / "run", bad)
+    best = bad / "checkpoints" / "best.pt"
+    if damage == "truncated":
+        best.write_bytes(best.read_bytes()[:500])
+        text = "corrupted or truncated"
+    elif damage == "foreign":
+        torch.save(torch.nn.Linear(2, 2).state_dict(), best)
+        text = "not a rotcurve checkpoint"
+    else:
+        raw = torch.load(best, weights_only=True)
+        raw["schema_version"] = 99
+        torch.save(raw, best)
+        text = "upgrade rotcurve"
+    out = tmp_path / "lat.h5"
+    _fails(capsys, ["encode", "--run", str(bad), "--data", str(run_dir / "curves.h5"), "--out", str(out)], text)
+    assert not out.exists()
+
+
+def test_missing_run(tmp_path, run_dir, capsys):
+    _fails(capsys, ["encode", "--run", str(tmp_path / "nope"), "--data", str(run_dir / "curves.h5"),
+                    "--out", str(tmp_path / "x.h5")], "no such run folder")

@@ -1,0 +1,80 @@
+"""``rotcurve reconstruct``: decoded curves in the file format, and one-line errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from rotcurve.cli.main import main
+
+RADII = np.geomspace(0.1, 50.0, 16)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_torch_thread():
+    """Tiny models gain nothing from threads; oversubscribed ones on a busy machine are 10x slower."""
+    import torch
+
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+def _curves(path, n=200, seed=0, radii=RADII):
+    from rotcurve.generator import resolve_prior
+    from rotcurve.io import write_dataset
+    from rotcurve.physics import rotation_curves
+
+    p = resolve_prior("reference").sample(n, np.random.default_rng(seed))
+    write_dataset(path, radii=radii, v_circ=rotation_curves(p, radii).v_circ, params=p, attrs={"seed": seed})
+    return path
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    from rotcurve.training import fit
+
+    root = tmp_path_factory.mktemp("rec")
+    _curves(root / "curves.h5")
+    fit(root / "curves.h5", root / "run", model={"hidden": [16], "latent_dim": 2},
+        train={"epochs": 2, "batch_size": 50, "device": "cpu"}, progress=False)
+    return root
+
+
+def test_reconstruct_file(run_dir, tmp_path, capsys):
+    from rotcurve.io import read_dataset
+    from rotcurve.run import load_run
+
+    out = tmp_path / "rec.h5"
+    argv = ["reconstruct", "--run", str(run_dir / "run"), "--data", str(run_dir / "curves.h5"), "--out", str(out), "--quiet"]
+    assert main(argv) == 0
+    assert str(out) in capsys.readouterr().out
+    src, rec = read_dataset(run_dir / "curves.h5"), read_dataset(out)
+    np.testing.assert_allclose(rec.v_circ, load_run(run_dir / "run").reconstruct(src.v_circ), rtol=1e-6)
+    np.testing.assert_array_equal(rec.radii, src.radii)
+    assert rec.params.equals(src.params)
+    assert rec.attrs["command"] == "rotcurve reconstruct" and rec.attrs["seed"] == 0
+    # --overwrite replaces; without it the file is kept
+    before = out.read_bytes()
+    assert main(argv) == 2
+    assert "exists; pass --overwrite" in capsys.readouterr().err
+    assert out.read_bytes() == before
+    assert main([*argv, "--which", "last", "--overwrite"]) == 0
+
+
+def test_radii_mismatch(run_dir, tmp_path, capsys):
+    other = _curves(tmp_path / "other.h5", radii=np.geomspace(0.1, 50.0, 10))
+    out = tmp_path / "rec.h5"
+    assert main(["reconstruct", "--run", str(run_dir / "run"), "--data", str(other), "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "has 10 radii but the model was trained on 16 radii" in err[0]
+    assert not out.exists()
+
+
+def test_foreign_data(run_dir, tmp_path, capsys):
+    junk = tmp_path / "junk.h5"
+    junk.write_text("x")
+    assert main(["reconstruct", "--run", str(run_dir / "run"), "--data", str(junk), "--out", str(tmp_path / "o.h5")]) == 2
+    assert "is not an HDF5 file" in capsys.readouterr().err
+    assert not (tmp_path / "o.h5").exists()

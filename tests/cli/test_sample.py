@@ -1,0 +1,69 @@
+"""``rotcurve sample``: new curves in the file format, seeded; one-line errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from rotcurve.cli.main import main
+
+RADII = np.geomspace(0.1, 50.0, 16)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_torch_thread():
+    """Tiny models gain nothing from threads; oversubscribed ones on a busy machine are 10x slower."""
+    import torch
+
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    from rotcurve.generator import resolve_prior
+    from rotcurve.io import write_dataset
+    from rotcurve.physics import rotation_curves
+    from rotcurve.training import fit
+
+    root = tmp_path_factory.mktemp("sample")
+    p = resolve_prior("reference").sample(200, np.random.default_rng(0))
+    write_dataset(root / "curves.h5", radii=RADII, v_circ=rotation_curves(p, RADII).v_circ, params=p)
+    fit(root / "curves.h5", root / "run", model={"hidden": [16], "latent_dim": 2},
+        train={"epochs": 2, "batch_size": 50, "device": "cpu"}, progress=False)
+    return root
+
+
+def test_sample_file_is_seeded(run_dir, tmp_path, capsys):
+    from rotcurve.io import read_dataset
+    from rotcurve.run import load_run
+
+    a, b, c = tmp_path / "a.h5", tmp_path / "b.h5", tmp_path / "c.h5"
+    for out, seed in ((a, "3"), (b, "3"), (c, "4")):
+        assert main(["sample", "--run", str(run_dir / "run"), "--n", "50", "--seed", seed, "--out", str(out), "--quiet"]) == 0
+    assert "wrote 50 sampled curves" in capsys.readouterr().out
+    da, db, dc = read_dataset(a), read_dataset(b), read_dataset(c)
+    assert da.v_circ.shape == (50, 16) and da.params is None and da.attrs["seed"] == 3
+    np.testing.assert_array_equal(da.v_circ, db.v_circ)
+    assert not np.array_equal(da.v_circ, dc.v_circ)
+    np.testing.assert_allclose(da.v_circ, load_run(run_dir / "run").sample(50, seed=3), rtol=1e-6)
+    assert (da.v_circ > 0).all()
+
+
+@pytest.mark.parametrize(("argv", "text"), [(["--n", "0"], "must be >= 1"), (["--seed", "-2"], "must be >= 0")])
+def test_bad_numbers(run_dir, tmp_path, capsys, argv, text):
+    with pytest.raises(SystemExit) as exc:
+        main(["sample", "--run", str(run_dir / "run"), "--out", str(tmp_path / "s.h5"), "--n", "5", *argv])
+    assert exc.value.code == 2 and text in capsys.readouterr().err
+    assert not (tmp_path / "s.h5").exists()
+
+
+def test_missing_run_and_existing_output(run_dir, tmp_path, capsys):
+    assert main(["sample", "--run", str(tmp_path / "nope"), "--n", "5", "--out", str(tmp_path / "s.h5")]) == 2
+    assert "no such run folder" in capsys.readouterr().err
+    keep = tmp_path / "keep.h5"
+    keep.write_text("mine")
+    assert main(["sample", "--run", str(run_dir / "run"), "--n", "5", "--out", str(keep)]) == 2
+    assert keep.read_text() == "mine"
