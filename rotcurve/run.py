@@ -50,9 +50,14 @@ __all__ = [
     "Encoded",
     "load_run",
     "SAMPLE_SOURCES",
+    "SampleStreams",
+    "LatentAggregates",
     "CHECKPOINT_CHOICES",
     "LATENT_FORMAT",
     "IMAGES_FORMAT",
+    "AGGREGATE_FORMAT",
+    "AGGREGATE_MAX_FIT",
+    "AGGREGATE_MAX_VAL",
 ]
 
 #: ``format`` attribute of the files :meth:`Run.encode_file` writes.
@@ -63,8 +68,18 @@ IMAGES_FORMAT: str = "rotcurve-images"
 #: Which checkpoint of a run to load.
 CHECKPOINT_CHOICES: tuple[str, ...] = ("best", "last")
 
+#: ``format`` of the JSON file caching a run's latent aggregates (``aggregate-best.json``).
+AGGREGATE_FORMAT: str = "rotcurve-aggregates"
+#: Most training latents an aggregate is fitted to (a seeded subsample beyond).
+AGGREGATE_MAX_FIT: int = 20000
+#: Most validation latents the aggregates are compared on.
+AGGREGATE_MAX_VAL: int = 5000
+_AGGREGATE_VERSION = 1
+
 _SCORE_STREAM = 0x5C0E
 _SAMPLE_STREAM = 0x5A3B
+_AGGREGATE_STREAM = 0xA667
+_POSTERIOR_STREAM = 0x9057
 
 
 @dataclasses.dataclass
@@ -85,21 +100,123 @@ class Encoded:
     def __len__(self) -> int:
         return int(self.mean.shape[0])
 
+    def sample(self, k: int, *, seed: int = 0) -> np.ndarray:
+        """Draws from each posterior ``N(mean_i, covariance_i)``.
 
-def _prior_latents(run: Run, n: int, generator: torch.Generator) -> torch.Tensor:
+        Parameters
+        ----------
+        k : int
+            Draws per example (>= 1).
+        seed : int, keyword-only
+            The same seed gives the same draws.
+
+        Returns
+        -------
+        ndarray, shape (N, k, d)
+            Latent draws (float64).  A plain autoencoder (zero covariance)
+            gives ``k`` copies of each mean.
+        """
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+            raise ConfigError(f"the number of draws per example must be an integer >= 1, got {k!r}")
+        n, d = self.mean.shape
+        rng = np.random.default_rng(np.random.SeedSequence(_check_seed(seed), spawn_key=(_POSTERIOR_STREAM,)))
+        # a symmetric square root that also works for singular (zero) covariances
+        w, vecs = np.linalg.eigh(self.covariance)
+        root = vecs * np.sqrt(np.clip(w, 0.0, None))[:, None, :]
+        eps = rng.standard_normal((n, int(k), d))
+        return self.mean[:, None, :] + np.einsum("nij,nkj->nki", root, eps)
+
+
+@dataclasses.dataclass
+class SampleStreams:
+    """The random streams a sample source draws from (both derive from one seed).
+
+    Attributes
+    ----------
+    torch : torch.Generator
+        On the model's device (the prior).
+    numpy : numpy.random.Generator
+        For the fitted aggregates.
+    """
+
+    torch: Any
+    numpy: np.random.Generator
+
+
+def _prior_latents(run: Run, n: int, streams: SampleStreams) -> torch.Tensor:
     """``n`` draws from the model's prior (N(0, I), or uniform on the sphere)."""
-    return run.model._prior_sample(n, generator)
+    return run.model._prior_sample(n, streams.torch)
 
 
-#: Where :meth:`Run.sample` takes latent points from: ``fn(run, n, generator)``
-#: returns ``(n, d)`` latents on the model's device.
-SAMPLE_SOURCES: dict[str, Callable[..., Any]] = {"prior": _prior_latents}
+def _aggregate_source(kind: str) -> Callable[[Run, int, SampleStreams], Any]:
+    def draw(run: Run, n: int, streams: SampleStreams) -> Any:
+        import torch
+
+        z = run.aggregate(kind).sample(n, seed=streams.numpy)
+        return torch.as_tensor(z, dtype=torch.float32, device=run.device)
+
+    draw.__doc__ = f"``n`` draws from the run's fitted {kind!r} latent aggregate."
+    return draw
+
+
+#: Where :meth:`Run.sample` takes latent points from: ``fn(run, n, streams)``
+#: returns ``(n, d)`` latents on the model's device.  ``"prior"`` is the
+#: model's prior ``N(0, I)``; ``"gaussian"`` and ``"gmm"`` are a
+#: full-covariance Gaussian and a Gaussian mixture (components by BIC) fitted
+#: to the posterior means of the training split (:meth:`Run.aggregates`);
+#: ``"aggregate"`` is whichever of the two has the higher mean log density on
+#: the validation split's latent means.
+SAMPLE_SOURCES: dict[str, Callable[..., Any]] = {
+    "prior": _prior_latents,
+    "aggregate": _aggregate_source("aggregate"),
+    "gaussian": _aggregate_source("gaussian"),
+    "gmm": _aggregate_source("gmm"),
+}
+
+
+def _check_seed(seed: Any) -> int:
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ConfigError(f"seed must be a non-negative integer, got {seed!r}")
+    return int(seed)
+
+
+@dataclasses.dataclass
+class LatentAggregates:
+    """The latent samplers fitted to a run's training latents, and which one is best.
+
+    Attributes
+    ----------
+    models : dict of str to LatentAggregate
+        ``"prior"`` (N(0, I)), ``"gaussian"`` and ``"gmm"``.
+    choice : str
+        ``"gaussian"`` or ``"gmm"``: the higher mean log density on the
+        validation latents (what ``source="aggregate"`` samples).
+    val_log_density : dict of str to float
+        Mean natural-log density of the validation latent means under each model.
+    info : dict
+        The cached record: checkpoint, its SHA-256, data, fit seed, counts.
+    path : Path or None
+        The JSON cache file (None if it could not be written).
+    """
+
+    models: dict[str, Any]
+    choice: str
+    val_log_density: dict[str, float]
+    info: dict[str, Any]
+    path: Path | None
+
+    def get(self, kind: str) -> Any:
+        """The aggregate of ``kind`` (``"aggregate"`` means :attr:`choice`)."""
+        name = self.choice if kind == "aggregate" else kind
+        if name not in self.models:
+            raise ConfigError(
+                f"unknown latent aggregate {kind!r}; choose one of: aggregate, {', '.join(self.models)}"
+            )
+        return self.models[name]
 
 
 def _torch_seed(seed: int, stream: int) -> int:
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ConfigError(f"seed must be a non-negative integer, got {seed!r}")
-    ss = np.random.SeedSequence(int(seed), spawn_key=(stream,))
+    ss = np.random.SeedSequence(_check_seed(seed), spawn_key=(stream,))
     return int(ss.generate_state(1, np.uint64)[0])
 
 
@@ -152,6 +269,7 @@ class Run:
         self.image_shape = tuple(int(s) for s in shape) if shape else None
         self.epoch = state.epoch
         self.device = device
+        self._aggregates: LatentAggregates | None = None
 
     def __repr__(self) -> str:
         c = self.model_config
@@ -325,7 +443,10 @@ class Run:
         seed : int, keyword-only
             The same seed gives the same samples.
         source : str, keyword-only
-            Name in :data:`SAMPLE_SOURCES`: ``"prior"`` draws ``z ~ N(0, I)``.
+            Name in :data:`SAMPLE_SOURCES`: ``"prior"`` draws ``z ~ N(0, I)``;
+            ``"aggregate"``, ``"gaussian"`` and ``"gmm"`` draw from models of
+            the training latents (:meth:`aggregates`; fitted on first use and
+            cached in the run folder).
         batch_size : int, keyword-only
             Points per forward pass.
 
@@ -340,6 +461,74 @@ class Run:
         if parts:
             return np.concatenate(parts)
         return self._to_physical(np.zeros((0, self.model_config.input_dim), dtype=np.float32))
+
+    def sample_latents(
+        self, n: int, *, seed: int = 0, source: str = "prior", batch_size: int = 8192
+    ) -> np.ndarray:
+        """The latent points :meth:`sample` decodes (same ``n``, ``seed``, ``source``, ``batch_size``).
+
+        Returns
+        -------
+        ndarray, shape (n, d)
+            float64 latent points; ``decode(sample_latents(...))`` equals
+            ``sample(...)``.
+        """
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
+            raise ConfigError(f"the number of samples must be an integer >= 0, got {n!r}")
+        parts = [
+            z.double().cpu().numpy()
+            for z in _iter_latents(self, int(n), seed=seed, source=source, batch_size=batch_size)
+        ]
+        return np.concatenate(parts) if parts else np.zeros((0, self.latent_dim))
+
+    # ------------------------------------------------------------- aggregates
+    def aggregates(self, *, refit: bool = False, fit_seed: int = 0, progress: bool = False) -> LatentAggregates:
+        """Latent samplers fitted to the posterior means of the run's training split.
+
+        On first use the run's training data (``data["spec"]``: the curve
+        file or MNIST folder it was trained on) is read again, the training
+        split (at most :data:`AGGREGATE_MAX_FIT` rows, a seeded subsample
+        beyond) and the validation split (at most
+        :data:`AGGREGATE_MAX_VAL`) are encoded, a full-covariance Gaussian
+        and a Gaussian mixture (1 to 8 components, by BIC) are fitted to the
+        training means, and the one with the higher mean log density on the
+        validation means becomes :attr:`LatentAggregates.choice`.  The result
+        is cached as JSON (plain numbers, written atomically) in
+        ``RUN_DIR/aggregate-<checkpoint>.json`` and reused while the
+        checkpoint file (SHA-256) and ``fit_seed`` are unchanged.
+
+        Parameters
+        ----------
+        refit : bool, keyword-only
+            Ignore the cache and fit again.
+        fit_seed : int, keyword-only
+            Seeds the subsamples and the mixture's initialisation.
+        progress : bool, keyword-only
+            Show a progress bar while encoding.
+
+        Returns
+        -------
+        LatentAggregates
+
+        Raises
+        ------
+        DataError
+            The training data are gone or have changed since training.
+        """
+        fit_seed = _check_seed(fit_seed)
+        if self._aggregates is not None and not refit and self._aggregates.info.get("fit_seed") == fit_seed:
+            return self._aggregates
+        self._aggregates = _load_or_fit_aggregates(self, refit=refit, fit_seed=fit_seed, progress=progress)
+        return self._aggregates
+
+    def aggregate(self, kind: str = "aggregate") -> Any:
+        """One fitted latent sampler: ``"aggregate"`` (the best), ``"gaussian"``, ``"gmm"`` or ``"prior"``.
+
+        See :meth:`aggregates`.  Returns a
+        :class:`rotcurve.analysis.aggregate.LatentAggregate` with
+        ``sample(n, seed=)``, ``log_density(z)`` and ``to_dict()``.
+        """
+        return self.aggregates().get(kind)
 
     # ----------------------------------------------------------------- files
     def encode_file(
@@ -787,6 +976,8 @@ def _sample_file(
                         "source": source,
                     }
                 )
+                if source != "prior":
+                    f.attrs["latent_aggregate"] = type(run.aggregate(source)).kind
                 images = f.create_dataset("images", shape=(n, *shape), dtype=np.float32)
                 images.attrs["description"] = "pixel intensities in [0, 1]"
                 start = 0
@@ -797,7 +988,10 @@ def _sample_file(
             return out
         from rotcurve.io.format import CurveWriter
 
-        attrs = {"seed": int(seed), **_curve_attrs(run, "sample", {"latent_source": source})}
+        extra: dict[str, Any] = {"latent_source": source}
+        if source != "prior":
+            extra["latent_aggregate"] = type(run.aggregate(source)).kind
+        attrs = {"seed": int(seed), **_curve_attrs(run, "sample", extra)}
         with CurveWriter(
             out, n=n, radii=run.radii, components=False, params=False, attrs=attrs, overwrite=overwrite
         ) as writer:
@@ -809,18 +1003,206 @@ def _sample_file(
     return out
 
 
-def _iter_samples(run: Run, n: int, *, seed: int, source: str, batch_size: int) -> Iterator[np.ndarray]:
+def _iter_latents(run: Run, n: int, *, seed: int, source: str, batch_size: int) -> Iterator[Any]:
+    """Batches of latent points (tensors on the run's device) from one seeded pair of streams."""
     import torch
 
     if source not in SAMPLE_SOURCES:
         raise ConfigError(f"unknown sample source {source!r}; choose one of: {', '.join(SAMPLE_SOURCES)}")
     batch_size = _check_batch_size(batch_size)
-    gen = torch.Generator(device=run.device).manual_seed(_torch_seed(seed, _SAMPLE_STREAM))
+    streams = SampleStreams(
+        torch=torch.Generator(device=run.device).manual_seed(_torch_seed(seed, _SAMPLE_STREAM)),
+        numpy=np.random.default_rng(np.random.SeedSequence(_check_seed(seed), spawn_key=(_SAMPLE_STREAM,))),
+    )
     draw = SAMPLE_SOURCES[source]
+    if int(n) > 0 and source != "prior":
+        run.aggregates()  # fit (or load) once, before the first batch
     with torch.no_grad():
         for start in range(0, int(n), batch_size):
-            z = draw(run, min(batch_size, int(n) - start), gen)
+            yield draw(run, min(batch_size, int(n) - start), streams)
+
+
+def _iter_samples(run: Run, n: int, *, seed: int, source: str, batch_size: int) -> Iterator[np.ndarray]:
+    import torch
+
+    with torch.no_grad():
+        for z in _iter_latents(run, n, seed=seed, source=source, batch_size=batch_size):
             yield run._to_physical(run.model.decode(z).float().cpu().numpy())
+
+
+# ------------------------------------------------------------------ aggregates
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _aggregate_path(run: Run) -> Path:
+    return run.path / f"aggregate-{run.checkpoint.stem}.json"
+
+
+def _read_rows(spec: str, rows: np.ndarray | None, *, params: bool = False) -> tuple[np.ndarray, Any]:
+    """Curves (float64 km/s) and, with ``params``, the parameter DataFrame (or None) of sorted ``rows``.
+
+    ``rows=None`` reads every row.
+    """
+    from rotcurve.io import open_dataset
+
+    parts: list[np.ndarray] = []
+    with open_dataset(spec) as ds:
+        n_r = len(ds.radii)
+        for start, stop, block in ds.iter_blocks(65536):
+            v = block["v_circ"]
+            if rows is not None:
+                lo, hi = np.searchsorted(rows, [start, stop])
+                v = v[rows[lo:hi] - start]
+            parts.append(np.asarray(v, dtype=np.float64))
+        frame = None
+        if params and ds.has_params:
+            frame = ds.params if rows is None else ds.params.iloc[rows]
+            frame = frame.reset_index(drop=True)
+    v = np.concatenate(parts) if parts else np.zeros((0, n_r))
+    return v, frame
+
+
+def _training_inputs(run: Run, fit_seed: int) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+    """Model inputs (physical units) of the training and validation rows used for the aggregates."""
+    from rotcurve.datasets.splits import split_indices
+
+    spec = str(run.data.get("spec", ""))
+    seed, fractions = int(run.data["seed"]), tuple(run.data["fractions"])
+    pick_train, pick_val = np.random.SeedSequence(fit_seed, spawn_key=(_AGGREGATE_STREAM,)).spawn(2)
+
+    def subsample(rows: np.ndarray, most: int, seq: np.random.SeedSequence) -> np.ndarray:
+        if rows.size <= most:
+            return rows
+        return np.sort(np.random.default_rng(seq).choice(rows, size=most, replace=False))
+
+    if run.kind == "mnist":
+        from rotcurve.datasets.training import load_training_data
+
+        td = load_training_data(spec, seed=seed, fractions=fractions, device="cpu")
+        train_all, val_all = td.train.numpy(), td.val.numpy()
+        train = train_all[subsample(np.arange(len(train_all)), AGGREGATE_MAX_FIT, pick_train)]
+        val = val_all[subsample(np.arange(len(val_all)), AGGREGATE_MAX_VAL, pick_val)]
+    else:
+        from rotcurve.io import open_dataset
+        from rotcurve.training.rundir import data_fingerprint
+
+        if not spec or not Path(spec).is_file():
+            raise DataError(
+                f"the run's training file {spec or '(unknown)'} is not there; the aggregate latent "
+                "samplers are fitted to it once (then cached in the run folder): restore the file"
+            )
+        if data_fingerprint(spec) != run.data.get("fingerprint"):
+            raise DataError(
+                f"{spec} has changed since the run was trained on it; the aggregate latent samplers "
+                "need the training curves: restore the original file"
+            )
+        with open_dataset(spec) as ds:
+            n = ds.n
+        split = split_indices(n, seed, fractions)
+        train_rows = subsample(split["train"], AGGREGATE_MAX_FIT, pick_train)
+        val_rows = subsample(split["val"], AGGREGATE_MAX_VAL, pick_val)
+        both = np.union1d(train_rows, val_rows)
+        v, _ = _read_rows(spec, both)
+        train = v[np.searchsorted(both, train_rows)]
+        val = v[np.searchsorted(both, val_rows)]
+    if len(val) < 10:  # no validation split: hold out a tenth of the training rows
+        k = max(10, len(train) // 10)
+        val, train = train[:k], train[k:]
+    return train, val, {"data": spec}
+
+
+def _fit_aggregates(run: Run, fit_seed: int, progress: bool) -> tuple[dict[str, Any], dict[str, Any]]:
+    from rotcurve.analysis.aggregate import fit_aggregate
+
+    train, val, info = _training_inputs(run, fit_seed)
+    if len(train) <= run.latent_dim + 1:
+        raise DataError(
+            f"the training split has {len(train)} examples; fitting a {run.latent_dim}-D latent "
+            "aggregate needs more"
+        )
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=3, desc="fit latent aggregates", unit="step", disable=not progress)
+    try:
+        z_train = run.encode(train).mean
+        z_val = run.encode(val).mean
+        bar.update()
+        gmm_seed = int(np.random.SeedSequence(fit_seed, spawn_key=(_AGGREGATE_STREAM, 1)).generate_state(1)[0] >> 1)
+        models = {
+            "prior": fit_aggregate(z_train, kind="prior"),
+            "gaussian": fit_aggregate(z_train, kind="gaussian"),
+        }
+        bar.update()
+        models["gmm"] = fit_aggregate(z_train, kind="gmm", seed=gmm_seed)
+        bar.update()
+    finally:
+        bar.close()
+    val_ll = {k: float(np.mean(m.log_density(z_val))) for k, m in models.items()}
+    choice = max(("gaussian", "gmm"), key=lambda k: val_ll[k])
+    info.update(n_fit=int(len(z_train)), n_val=int(len(z_val)))
+    return models, {"val_log_density": val_ll, "choice": choice, **info}
+
+
+def _load_or_fit_aggregates(run: Run, *, refit: bool, fit_seed: int, progress: bool) -> LatentAggregates:
+    import warnings
+
+    from rotcurve.analysis.aggregate import aggregate_from_dict
+    from rotcurve.config import save_json
+
+    path = _aggregate_path(run)
+    sha = _sha256(run.checkpoint)
+    if path.exists() and not refit:
+        try:
+            record = json.loads(path.read_text())
+            if (
+                isinstance(record, dict)
+                and record.get("format") == AGGREGATE_FORMAT
+                and record.get("format_version") == _AGGREGATE_VERSION
+                and record.get("checkpoint_sha256") == sha
+                and record.get("fit_seed") == fit_seed
+            ):
+                models = {k: aggregate_from_dict(v) for k, v in record["models"].items()}
+                if set(models) == {"prior", "gaussian", "gmm"} and record.get("choice") in models:
+                    info = {k: v for k, v in record.items() if k != "models"}
+                    return LatentAggregates(
+                        models=models, choice=record["choice"],
+                        val_log_density=dict(record["val_log_density"]), info=info, path=path,
+                    )
+        except (ValueError, KeyError, TypeError) as exc:  # a damaged cache: fit again
+            warnings.warn(f"{path}: unreadable latent aggregate cache ({exc}); fitting again", stacklevel=3)
+    models, meta = _fit_aggregates(run, fit_seed, progress)
+    from rotcurve._version import __version__
+
+    info = {
+        "format": AGGREGATE_FORMAT,
+        "format_version": _AGGREGATE_VERSION,
+        "rotcurve_version": __version__,
+        "checkpoint": run.checkpoint.name,
+        "checkpoint_sha256": sha,
+        "epoch": int(run.epoch),
+        "fit_seed": fit_seed,
+        "max_fit": AGGREGATE_MAX_FIT,
+        "max_val": AGGREGATE_MAX_VAL,
+        "latents": "posterior means",
+        **meta,
+    }
+    written: Path | None = path
+    try:
+        save_json({**info, "models": {k: m.to_dict() for k, m in models.items()}}, path)
+    except OSError as exc:  # a read-only run folder: use the fit, say so
+        warnings.warn(f"could not cache the latent aggregates in {path} ({exc}); they are refitted next time",
+                      stacklevel=3)
+        written = None
+    return LatentAggregates(
+        models=models, choice=meta["choice"], val_log_density=meta["val_log_density"], info=info, path=written
+    )
 
 
 def load_run(run_dir: str | os.PathLike[str], *, which: str = "best", device: Any = "cpu") -> Run:

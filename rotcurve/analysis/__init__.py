@@ -1,7 +1,7 @@
 """Analysis of trained models on plain numpy arrays: latents, sampling, validity, figures.
 
-Nothing here imports torch: functions take latent means, parameters and
-curves as arrays, and figure functions that need a model take a ``decode``
+Nothing here imports torch (except the report, through the run it analyses):
+functions take latent means, parameters and curves as arrays, and figure functions that need a model take a ``decode``
 callable.  Modules (one concept each):
 
 * :mod:`~rotcurve.analysis.latents` -- :func:`correlations`,
@@ -22,7 +22,10 @@ callable.  Modules (one concept each):
 * :mod:`~rotcurve.analysis.curve_plots` -- reconstructions, samples, latent
   interpolation and traversals of rotation curves;
 * :mod:`~rotcurve.analysis.image_plots` -- MNIST views: encoder map, decoder
-  grid, sample grid, interpolation strip, reconstructions, t-SNE.
+  grid, sample grid, interpolation strip, reconstructions, t-SNE;
+* :mod:`~rotcurve.analysis.report` -- :func:`make_report`: the self-contained
+  HTML report of a trained run (uses :mod:`rotcurve.run`, so torch), with
+  :mod:`~rotcurve.analysis.report_figures` and :mod:`~rotcurve.analysis.html`.
 
 The public names of these modules are importable from this package directly
 (loaded on first use, so ``import rotcurve.analysis`` stays light).
@@ -76,6 +79,12 @@ _EXPORTS: dict[str, str] = {
     "image_interpolation_figure": "image_plots",
     "image_reconstructions_figure": "image_plots",
     "tsne_figure": "image_plots",
+    # the run report
+    "make_report": "report",
+    "corner_figure": "report",
+    "analysis_set": "report",
+    "ReportConfig": "report",
+    "ReportResult": "report",
 }
 
 __all__ = sorted(_EXPORTS)

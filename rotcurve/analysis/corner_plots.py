@@ -107,7 +107,7 @@ def _legend(fig: Any, names: Sequence[str], counts: Sequence[int]) -> None:
 
 
 def corner_plot(
-    params: Mapping[str, Any] | pd.DataFrame,
+    params: Mapping[str, Any] | pd.DataFrame | None,
     latents: np.ndarray | None = None,
     *,
     truths: Sequence[float | None] | None = None,
@@ -119,11 +119,13 @@ def corner_plot(
 
     Parameters
     ----------
-    params : mapping or pandas.DataFrame
+    params : mapping, pandas.DataFrame or None
         ``Md`` [Msun], ``Rd`` [kpc], ``Mh`` [Msun], ``c``: (N,) each; plotted as
-        ``log10``.
+        ``log10``.  None plots the latents alone (curves without known
+        parameters).
     latents : (N, d) array_like, optional
-        Latent means of the same curves, plotted after the parameters.
+        Latent means of the same curves, plotted after the parameters
+        (required when ``params`` is None).
     truths : sequence of float or None, keyword-only
         ``4 + d`` values in plotted coordinates (``log10`` for the parameters;
         ``None`` skips one) marked as lines, e.g. one galaxy.
@@ -138,15 +140,18 @@ def corner_plot(
     Returns
     -------
     matplotlib.figure.Figure
-        ``(4 + d)^2`` axes.
+        ``(4 + d)^2`` axes (``d^2`` without parameters).
     """
-    logp = log10_params(params).to_numpy()
-    columns = [logp]
-    labels = [PARAM_LABELS[name] for name in PARAM_NAMES]
+    columns, labels = [], []
+    if params is None and latents is None:
+        raise DataError("give the parameters, the latents or both")
+    if params is not None:
+        columns.append(log10_params(params).to_numpy())
+        labels += [PARAM_LABELS[name] for name in PARAM_NAMES]
     if latents is not None:
         z = _as_2d(latents, "latents")
-        if z.shape[0] != logp.shape[0]:
-            raise DataError(f"latents have {z.shape[0]} rows but the parameters {logp.shape[0]}")
+        if columns and z.shape[0] != columns[0].shape[0]:
+            raise DataError(f"latents have {z.shape[0]} rows but the parameters {columns[0].shape[0]}")
         columns.append(z)
         labels += latent_labels(z.shape[1])
     data = np.concatenate(columns, axis=1)

@@ -47,7 +47,9 @@ def new_figure(*, figsize: tuple[float, float] = (6.4, 4.8), dpi: int = 100) -> 
     return fig
 
 
-def save_figure(fig: Any, path: str | Path, *, dpi: int | None = None, overwrite: bool = True) -> Path:
+def save_figure(
+    fig: Any, path: str | Path, *, dpi: int | None = None, overwrite: bool = True, bbox_inches: Any = "tight"
+) -> Path:
     """Write ``fig`` to ``path`` atomically; the suffix picks the format.
 
     Parameters
@@ -59,6 +61,11 @@ def save_figure(fig: Any, path: str | Path, *, dpi: int | None = None, overwrite
         Raster resolution (default: the figure's).
     overwrite : bool, keyword-only
         Replace an existing file (default) or raise :class:`OutputExistsError`.
+    bbox_inches : "tight", None or matplotlib.transforms.Bbox, keyword-only
+        The saved area: ``"tight"`` (default) crops to the drawn artists;
+        passing a precomputed :class:`~matplotlib.transforms.Bbox` (inches)
+        saves the same area without the extra layout pass of ``"tight"``
+        (useful when one figure is saved in several formats).
 
     Returns
     -------
@@ -86,7 +93,7 @@ def save_figure(fig: Any, path: str | Path, *, dpi: int | None = None, overwrite
         raise OutputExistsError(f"{path} exists; remove it or allow overwriting")
     try:
         with atomic_path(path, overwrite=overwrite) as tmp:
-            fig.savefig(tmp, format=fmt, dpi=dpi if dpi is not None else "figure", bbox_inches="tight")
+            fig.savefig(tmp, format=fmt, dpi=dpi if dpi is not None else "figure", bbox_inches=bbox_inches)
     except FileExistsError:
         raise OutputExistsError(f"{path} exists; remove it or allow overwriting") from None
     return path

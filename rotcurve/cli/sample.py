@@ -3,11 +3,16 @@
 ::
 
     rotcurve sample --run runs/vae4 --n 10000 --out samples.h5 --seed 1
+    rotcurve sample --run runs/vae4 --n 10000 --out samples.h5 --from aggregate
 
-Latent points are drawn from the prior ``N(0, I)`` and decoded; curves are
-written in km/s in the rotcurve file format (no parameters), MNIST samples as
-``/images (n, 28, 28)`` float32 in [0, 1] (see
-:meth:`rotcurve.run.Run.sample_file`).  Latent sources are a registry
+Latent points are drawn (``--from``) from the prior ``N(0, I)`` (default),
+or from a model of the training latents: ``gaussian`` (one full-covariance
+Gaussian), ``gmm`` (a Gaussian mixture, components by BIC) or ``aggregate``
+(whichever of the two fits the validation latents better).  The fitted models
+are cached in the run folder (``aggregate-best.json``) the first time.  The
+points are decoded; curves are written in km/s in the rotcurve file format
+(no parameters), MNIST samples as ``/images (n, 28, 28)`` float32 in [0, 1]
+(see :meth:`rotcurve.run.Run.sample_file`).  Latent sources are a registry
 (:data:`rotcurve.run.SAMPLE_SOURCES`).
 """
 
@@ -28,15 +33,25 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p = subparsers.add_parser(
         "sample",
         help="draw new curves (or images) from a trained model",
-        description="Decode latent points drawn from the prior N(0, I): new rotation curves in "
-        "km/s (rotcurve file format) or, for an MNIST run, images in [0, 1].",
+        description="Decode latent points drawn from the prior N(0, I) or from a model of the "
+        "training latents: new rotation curves in km/s (rotcurve file format) or, for an MNIST "
+        "run, images in [0, 1].",
     )
     add_run_options(p)
     p.add_argument("--n", required=True, type=positive_int, metavar="N", help="number of samples")
     p.add_argument("--out", required=True, metavar="FILE", help="output HDF5 file")
     p.add_argument("--seed", type=nonnegative_int, default=0, metavar="S", help="random seed (default 0)")
+    p.add_argument(
+        "--from",
+        dest="source",
+        choices=("prior", "aggregate", "gaussian", "gmm"),
+        default="prior",
+        help="where latent points come from: prior N(0, I) (default); aggregate = the better "
+        "(on validation latents) of gaussian (full covariance) and gmm (Gaussian mixture) fitted "
+        "to the training latents, cached in the run folder",
+    )
     p.add_argument("--overwrite", action="store_true", help="replace an existing output")
-    p.set_defaults(func=run, source="prior")
+    p.set_defaults(func=run)
     return p
 
 
@@ -47,6 +62,11 @@ def run(args: argparse.Namespace) -> int:
 
     check_output_path(args.out, overwrite=args.overwrite)
     model_run = load_run(args.run, which=args.which, device=args.device)
+    how = "the prior"
+    if args.source != "prior":
+        fitted = model_run.aggregates(progress=not args.quiet)
+        kind = fitted.choice if args.source == "aggregate" else args.source
+        how = f"the {kind} latent aggregate"
     out = model_run.sample_file(
         args.n,
         args.out,
@@ -57,5 +77,5 @@ def run(args: argparse.Namespace) -> int:
         progress=not args.quiet,
     )
     what = "images" if model_run.kind == "mnist" else "curves (km/s)"
-    print(f"wrote {args.n} sampled {what} (seed {args.seed}) to {out}")
+    print(f"wrote {args.n} sampled {what} (seed {args.seed}, latents from {how}) to {out}")
     return 0

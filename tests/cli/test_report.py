@@ -1,0 +1,93 @@
+"""``rotcurve report``: the report folder from the command line; one-line errors, nothing half-written."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from rotcurve.cli.main import main
+
+RADII = np.geomspace(0.1, 50.0, 12)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_torch_thread():
+    """Tiny models gain nothing from threads; oversubscribed ones on a busy machine are 10x slower."""
+    import torch
+
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+def _write(path, n, seed, radii=RADII, params=True):
+    from rotcurve.generator import resolve_prior
+    from rotcurve.io import write_dataset
+    from rotcurve.physics import rotation_curves
+
+    p = resolve_prior("reference").sample(n, np.random.default_rng(seed))
+    write_dataset(path, radii=radii, v_circ=rotation_curves(p, radii).v_circ, params=p if params else None)
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    from rotcurve.training import fit
+
+    root = tmp_path_factory.mktemp("cli_report")
+    _write(root / "curves.h5", 400, 0)
+    fit(root / "curves.h5", root / "run", model={"hidden": [16], "latent_dim": 2},
+        train={"epochs": 2, "batch_size": 50, "device": "cpu"}, progress=False)
+    return root
+
+
+def test_report_command_writes_the_folder_and_prints_the_numbers(run_dir, tmp_path, capsys):
+    out = tmp_path / "rep"
+    argv = ["report", "--run", str(run_dir / "run"), "--data", str(run_dir / "curves.h5"), "--out", str(out),
+            "--n-samples", "30", "--n-curves", "40", "--seed", "2", "--dpi", "30", "--quiet"]
+    assert main(argv) == 0
+    printed = capsys.readouterr()
+    assert f"wrote the report to {out / 'report.html'}" in printed.out
+    assert "R2 (non-linear) from the latents: Md" in printed.out and "prior: valid within 1 %/2 %" in printed.out
+    assert printed.err == ""  # --quiet: no progress bars
+    m = json.loads((out / "metrics.json").read_text())
+    assert m["config"]["n_samples"] == 30 and m["config"]["seed"] == 2 and m["data"]["n_analysed"] == 40
+    assert m["samples"]["prior"]["n"] == 30
+    assert (out / "figures" / "corner_params_latents.pdf").exists()
+    # an existing folder is refused, and left alone
+    (out / "keep.txt").write_text("mine")
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "exists; pass --overwrite" in err
+    assert (out / "keep.txt").read_text() == "mine"
+
+
+def test_mismatched_run_and_data_is_one_line_and_writes_nothing(run_dir, tmp_path, capsys):
+    _write(tmp_path / "other_grid.h5", 20, 1, radii=np.geomspace(0.1, 50.0, 20))
+    out = tmp_path / "rep"
+    assert main(["report", "--run", str(run_dir / "run"), "--data", str(tmp_path / "other_grid.h5"),
+                 "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("rotcurve report: error:") and err.count("\n") == 1
+    assert "20 radii but the model was trained on 12 radii" in err
+    assert main(["report", "--run", str(run_dir / "run"), "--data", f"mnist:{tmp_path}",
+                 "--out", str(out), "--quiet"]) == 2
+    assert "holds images but the run was trained on rotation curves" in capsys.readouterr().err
+    assert main(["report", "--run", str(tmp_path / "nope"), "--data", str(run_dir / "curves.h5"),
+                 "--out", str(out), "--quiet"]) == 2
+    assert "no such run folder" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["other_grid.h5"]
+
+
+@pytest.mark.parametrize(("argv", "text"), [(["--n-samples", "5"], "must be >= 10"),
+                                            (["--seed", "-1"], "must be >= 0"),
+                                            (["--n-curves", "x"], "is not an integer"),
+                                            (["--dpi", "5"], "must be >= 20")])
+def test_bad_numbers_are_usage_errors(run_dir, tmp_path, capsys, argv, text):
+    with pytest.raises(SystemExit) as exc:
+        main(["report", "--run", str(run_dir / "run"), "--data", str(run_dir / "curves.h5"),
+              "--out", str(tmp_path / "rep"), *argv])
+    assert exc.value.code == 2 and text in capsys.readouterr().err
+    assert not (tmp_path / "rep").exists()
