@@ -10,29 +10,13 @@ import torch
 
 from rotcurve.errors import CheckpointError, ConfigError, DataError
 from rotcurve.run import SAMPLE_SOURCES, load_run
+from rotcurve.testing import write_curves
 
 RADII = np.geomspace(0.1, 50.0, 24)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """Tiny models gain nothing from threads; oversubscribed ones on a busy machine are 10x slower."""
-    import torch
-
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def _write(path, n=500, seed=0, radii=RADII):
-    from rotcurve.generator import resolve_prior
-    from rotcurve.io import write_dataset
-    from rotcurve.physics import rotation_curves
-
-    p = resolve_prior("reference").sample(n, np.random.default_rng(seed))
-    v = rotation_curves(p, radii).v_circ
-    write_dataset(path, radii=radii, v_circ=v, params=p, attrs={"seed": seed})
+    v, p = write_curves(path, n, seed=seed, radii=radii)
     return v.astype(np.float32), p
 
 

@@ -13,32 +13,15 @@ import numpy as np
 import pytest
 
 from rotcurve.errors import ConfigError, DataError, OutputExistsError
+from rotcurve.testing import write_curves
 
 RADII = np.geomspace(0.1, 50.0, 16)
 # small and fast: the numbers are checked for consistency, not for quality
 FAST = {"posterior_curves": 30, "posterior_draws": 5, "regressor": "knn", "dpi": 40, "tsne_points": 40}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """Tiny models gain nothing from threads; oversubscribed ones on a busy machine are 10x slower."""
-    import torch
-
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def _write(path, n, seed, *, params=True, radii=RADII):
-    from rotcurve.generator import resolve_prior
-    from rotcurve.io import write_dataset
-    from rotcurve.physics import rotation_curves
-
-    p = resolve_prior("reference").sample(n, np.random.default_rng(seed))
-    v = rotation_curves(p, radii).v_circ
-    write_dataset(path, radii=radii, v_circ=v, params=p if params else None, attrs={"seed": seed})
-    return v, p
+    return write_curves(path, n, seed=seed, radii=radii, params=params)
 
 
 @pytest.fixture(scope="module")

@@ -6,28 +6,13 @@ import numpy as np
 import pytest
 
 from rotcurve.cli.main import main
+from rotcurve.testing import write_curves
 
 RADII = np.geomspace(0.1, 50.0, 12)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """Tiny models gain nothing from threads; oversubscribed ones on a busy machine are 10x slower."""
-    import torch
-
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def _write(path, n, seed, radii=RADII, params=True):
-    from rotcurve.generator import resolve_prior
-    from rotcurve.io import write_dataset
-    from rotcurve.physics import rotation_curves
-
-    p = resolve_prior("reference").sample(n, np.random.default_rng(seed))
-    write_dataset(path, radii=radii, v_circ=rotation_curves(p, radii).v_circ, params=p if params else None)
+    write_curves(path, n, seed=seed, radii=radii, params=params)
 
 
 @pytest.fixture(scope="module")

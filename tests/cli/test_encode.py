@@ -10,28 +10,13 @@ import pytest
 import torch
 
 from rotcurve.cli.main import main
+from rotcurve.testing import write_curves
 
 RADII = np.geomspace(0.1, 50.0, 16)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """Tiny models gain nothing from threads; oversubscribed ones on a busy machine are 10x slower."""
-    import torch
-
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def _curves(path, n=200, seed=0, radii=RADII):
-    from rotcurve.generator import resolve_prior
-    from rotcurve.io import write_dataset
-    from rotcurve.physics import rotation_curves
-
-    p = resolve_prior("reference").sample(n, np.random.default_rng(seed))
-    write_dataset(path, radii=radii, v_circ=rotation_curves(p, radii).v_circ, params=p, attrs={"seed": seed})
+    write_curves(path, n, seed=seed, radii=radii)
     return path
 
 

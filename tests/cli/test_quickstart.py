@@ -16,17 +16,6 @@ TINY = {"n_curves": 600, "epochs": 2, "n_samples": 100}
 TINY_ARGS = ["--n-curves", "600", "--epochs", "2", "--n-samples", "100", "--device", "cpu", "-q"]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """Tiny models gain nothing from threads; oversubscribed ones on a busy machine are 10x slower."""
-    import torch
-
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def _one_line_error(capsys, argv, text):
     assert main(argv) == 2
     captured = capsys.readouterr()

@@ -10,17 +10,6 @@ from rotcurve.cli.main import main
 RADII = np.geomspace(0.1, 50.0, 16)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """Tiny models gain nothing from threads; oversubscribed ones on a busy machine are 10x slower."""
-    import torch
-
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory):
     from rotcurve.generator import resolve_prior

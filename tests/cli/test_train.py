@@ -9,27 +9,11 @@ import pytest
 import torch
 
 from rotcurve.cli.main import main
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """Tiny models gain nothing from threads; oversubscribed ones on a busy machine are 10x slower."""
-    import torch
-
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+from rotcurve.testing import write_curves
 
 
 def _curves(path, n=300, seed=0):
-    from rotcurve.generator import resolve_prior
-    from rotcurve.io import write_dataset
-    from rotcurve.physics import rotation_curves
-
-    p = resolve_prior("reference").sample(n, np.random.default_rng(seed))
-    r = np.geomspace(0.1, 50.0, 16)
-    write_dataset(path, radii=r, v_circ=rotation_curves(p, r).v_circ, params=p, attrs={"seed": seed})
+    write_curves(path, n, seed=seed, radii=np.geomspace(0.1, 50.0, 16))
     return path
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from rotcurve.testing import write_curves as _write_curves
+
 #: A model small enough to train in a fraction of a second.
 TINY_MODEL = {"hidden": [32, 16], "latent_dim": 2}
 #: A few short epochs.
@@ -13,26 +15,9 @@ TINY_TRAIN = {"epochs": 3, "batch_size": 64, "lr": 3e-3, "device": "cpu", "eval_
 
 def write_curves(path, n: int = 500, *, seed: int = 0, radii=None, params: bool = True):
     """Write ``n`` disc + NFW curves drawn from the reference prior; return (radii, v_circ, params)."""
-    from rotcurve.generator import resolve_prior
-    from rotcurve.io import write_dataset
-    from rotcurve.physics import rotation_curves
-
-    p = resolve_prior("reference").sample(n, np.random.default_rng(seed))
+    v, p = _write_curves(path, n, seed=seed, radii=radii, params=params)
     r = np.geomspace(0.1, 50.0, 24) if radii is None else np.asarray(radii, dtype=float)
-    v = rotation_curves(p, r).v_circ
-    write_dataset(path, radii=r, v_circ=v, params=p if params else None, attrs={"seed": seed}, overwrite=True)
     return r, v.astype(np.float32), p
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """Tiny models gain nothing from threads; oversubscribed ones on a busy machine are 10x slower."""
-    import torch
-
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
 
 
 @pytest.fixture(name="write_curves")
