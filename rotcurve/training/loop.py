@@ -14,10 +14,11 @@ Each epoch:
    order that also depends only on ``(seed, epoch)``;
 2. for each batch: set the scheduled learning rate, forward (under bf16
    autocast on CUDA), backward, clip the gradient norm, optimiser step.  The
-   batch losses are summed *on the device*; there is no ``.item()`` and no
-   other host synchronisation inside the epoch, and a non-finite loss is
-   flagged on the device too (the index of the first bad step);
-3. one synchronisation reads the sums; a non-finite loss or weight stops the
+   batch losses stay *on the device* (one small tensor per step, reduced
+   once at the end of the epoch, where a non-finite loss is located too: the
+   index of the first bad step); there is no ``.item()`` and no other host
+   synchronisation inside the epoch;
+3. one synchronisation reads the epoch's means; a non-finite loss or weight stops the
    run with a :class:`~rotcurve.errors.TrainingError` that names the epoch
    and step (the last good checkpoint stays; a NaN model is never saved);
 4. the validation split is evaluated (every ``eval_every`` epochs), the
@@ -250,6 +251,54 @@ def _all_finite(params: list[torch.Tensor]) -> torch.Tensor:
     return torch.stack([p.detach().isfinite().all() for p in params]).all()
 
 
+def _epoch_summary(
+    step_losses: list[torch.Tensor], sizes: list[int], first_step: int, params: list[torch.Tensor]
+) -> torch.Tensor:
+    """The epoch's statistics in one float64 tensor (read with one synchronisation).
+
+    Parameters
+    ----------
+    step_losses : list of Tensor
+        ``(3,)`` per optimiser step (at least one): loss, recon, kl (batch means, nats).
+    sizes : list of int
+        Examples in each step's batch.
+    first_step : int
+        Global index of the epoch's first step.
+    params : list of Tensor
+        The trained parameters.
+
+    Returns
+    -------
+    Tensor, shape (5,)
+        Example-weighted mean loss, recon and kl; the global index of the
+        first step whose loss is not finite (-1 if none); 1 if every weight is
+        finite, else 0.
+    """
+    import torch
+
+    losses = torch.stack(step_losses).double()  # (steps, 3)
+    weights = torch.tensor(sizes, dtype=torch.float64).to(losses.device, non_blocking=True)
+    means = (losses * weights[:, None]).sum(0) / float(sum(sizes))
+    nonfinite = ~torch.isfinite(losses[:, 0])
+    index = torch.arange(len(sizes), device=losses.device, dtype=torch.float64) + first_step
+    # the smallest index of a non-finite step, or -1
+    first_bad = torch.where(nonfinite, index, math.inf).min()
+    first_bad = torch.where(torch.isfinite(first_bad), first_bad, -1.0).reshape(1)
+    return torch.cat((means, first_bad, _all_finite(params).double().reshape(1)))
+
+
+def _saved_train_config(saved: Any) -> Any:
+    """A checkpoint's training settings as :func:`to_dict` gives them now (settings added
+    since it was written take their defaults); unreadable ones are returned unchanged."""
+    from rotcurve.config import from_dict
+    from rotcurve.training.config import TrainConfig
+
+    try:
+        return to_dict(from_dict(TrainConfig, saved))
+    except ConfigError:
+        return saved
+
+
 def _fmt(x: float) -> str:
     return f"{x:.5g}" if x is not None and math.isfinite(x) else str(x)
 
@@ -385,10 +434,10 @@ def train(
                 f"cannot resume {paths.root}: the data differ from those the run started with "
                 f"({old.get('spec')}, {old.get('n')} rows); use the same file, or --overwrite to start again"
             )
-        if raw["model_config"] != to_dict(model_config) or {**raw["train_config"], "device": None} != {
-            **to_dict(cfg),
+        if raw["model_config"] != to_dict(model_config) or {
+            **_saved_train_config(raw["train_config"]),
             "device": None,
-        }:
+        } != {**to_dict(cfg), "device": None}:
             raise ConfigError(
                 f"cannot resume {paths.root}: {resume_from} was written with other settings; "
                 "use the same options, or --overwrite to start again"
@@ -470,14 +519,17 @@ def train(
             else:
                 order = torch.Generator(device=device).manual_seed(stream_seed(cfg.seed, _ORDER, epoch))
                 batches = _tensor_batches(train_x, cfg.batch_size, order)
-            sums = torch.zeros(3, dtype=torch.float64, device=device)
-            first_bad = torch.full((), -1, dtype=torch.int64, device=device)
-            seen = 0
+            first_step = step
+            step_losses: list[torch.Tensor] = []  # (3,) per step, reduced once per epoch
+            sizes: list[int] = []
             lr = schedule.lr_at(step)
+            set_lr = None
             for xb in batches:
                 lr = schedule.lr_at(step)
-                for group in optimizer.param_groups:
-                    group["lr"] = lr
+                if lr != set_lr:  # constant schedules set it once
+                    for group in optimizer.param_groups:
+                        group["lr"] = lr
+                    set_lr = lr
                 with autocast(device, amp):
                     out = forward(xb, generator=noise)
                 optimizer.zero_grad(set_to_none=True)
@@ -485,20 +537,13 @@ def train(
                 if cfg.grad_clip > 0:
                     torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip, foreach=True)
                 optimizer.step()
-                losses = torch.stack((out.loss.detach(), out.recon.detach(), out.kl.detach()))
-                b = int(xb.shape[0])
-                sums.add_(losses.double(), alpha=b)
-                first_bad = torch.where(
-                    (first_bad < 0) & ~torch.isfinite(losses[0]), step, first_bad
-                )
-                seen += b
+                step_losses.append(torch.stack((out.loss.detach(), out.recon.detach(), out.kl.detach())))
+                sizes.append(int(xb.shape[0]))
                 step += 1
                 bar.update(1)
             # -- the one synchronisation of the epoch
-            finite_weights = _all_finite(params)
-            summary = torch.cat(
-                (sums / max(seen, 1), first_bad.double().reshape(1), finite_weights.double().reshape(1))
-            ).tolist()
+            seen = sum(sizes)
+            summary = _epoch_summary(step_losses, sizes, first_step, params).tolist()
             train_loss, train_recon, train_kl, bad_step, weights_ok = summary
             t_train = time.perf_counter() - t0
             if bad_step >= 0 or not math.isfinite(train_loss) or not weights_ok:

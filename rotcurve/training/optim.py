@@ -47,9 +47,9 @@ def _fast(cls: Any, params: Iterable[Any], cfg: TrainConfig) -> Any:
     falling back to the multi-tensor one where fused is not supported."""
     params = list(params)
     try:
-        return cls(params, lr=cfg.lr, weight_decay=cfg.weight_decay, fused=True)
+        return cls(params, lr=cfg.lr, betas=cfg.betas, weight_decay=cfg.weight_decay, fused=True)
     except (RuntimeError, TypeError, ValueError):
-        return cls(params, lr=cfg.lr, weight_decay=cfg.weight_decay, foreach=True)
+        return cls(params, lr=cfg.lr, betas=cfg.betas, weight_decay=cfg.weight_decay, foreach=True)
 
 
 def _adam(params: Iterable[Any], cfg: TrainConfig, device: torch.device) -> torch.optim.Optimizer:
