@@ -51,6 +51,18 @@ class ActivationSpec:
 
 _RELU_GAIN = math.sqrt(2.0)
 
+
+class FeaturePReLU(nn.PReLU):
+    """PReLU with one learned slope per feature of the *last* dimension.
+
+    ``nn.PReLU`` puts its per-channel slopes on dimension 1, which is the
+    feature dimension only for ``(B, F)`` inputs; latents of shape
+    ``(S, B, d)`` (several posterior draws) need the last dimension.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.where(x >= 0, x, self.weight * x)
+
 #: Activations by name.
 ACTIVATIONS: dict[str, ActivationSpec] = {
     "relu": ActivationSpec(lambda w: nn.ReLU(), _RELU_GAIN),
@@ -58,7 +70,7 @@ ACTIVATIONS: dict[str, ActivationSpec] = {
         lambda w: nn.LeakyReLU(0.01), nn.init.calculate_gain("leaky_relu", 0.01)
     ),
     "prelu": ActivationSpec(
-        lambda w: nn.PReLU(num_parameters=w, init=0.25), nn.init.calculate_gain("leaky_relu", 0.25)
+        lambda w: FeaturePReLU(num_parameters=w, init=0.25), nn.init.calculate_gain("leaky_relu", 0.25)
     ),
     "elu": ActivationSpec(lambda w: nn.ELU(), _RELU_GAIN),
     "silu": ActivationSpec(lambda w: nn.SiLU(), _RELU_GAIN),

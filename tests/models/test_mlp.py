@@ -115,3 +115,27 @@ def test_kaiming_preserves_activation_scale_through_depth():
         h = layer(h)
     # second moment of the last ReLU output: E[h^2] = 1 (kaiming) vs 2^-8 or 2^8 if wrong
     assert 0.5 < h.square().mean().item() < 2.0
+
+
+def test_prelu_slopes_act_on_the_last_dimension():
+    import torch
+
+    from rotcurve.models.mlp import FeaturePReLU
+
+    act = FeaturePReLU(num_parameters=3, init=0.25)
+    with torch.no_grad():
+        act.weight.copy_(torch.tensor([0.1, 0.2, 0.3]))
+    x = -torch.ones(5, 2, 3)  # e.g. (draws, batch, features)
+    expected = -torch.tensor([0.1, 0.2, 0.3]).expand(5, 2, 3)
+    assert torch.equal(act(x), expected)
+    assert torch.equal(act(torch.ones(4, 3)), torch.ones(4, 3))
+
+
+def test_prelu_model_scores_several_draws():
+    import torch
+
+    from rotcurve.models import ModelConfig, build_model
+
+    model = build_model(ModelConfig(input_dim=6, latent_dim=2, hidden=(8,), activation="prelu"))
+    nll = model.nll(torch.randn(4, 6), n_samples=3)
+    assert nll.shape == (4,) and torch.isfinite(nll).all()
