@@ -37,6 +37,7 @@ from rotcurve.units import DELTA_DEFAULT, H0_DEFAULT
 __all__ = [
     "positive_float",
     "positive_int",
+    "add_run_options",
     "nonnegative_int",
     "add_storage_options",
     "storage_from_args",
@@ -241,3 +242,22 @@ def check_output_path(path: str | Path, *, overwrite: bool) -> Path:
     if not os.access(folder, os.W_OK | os.X_OK):
         raise DataError(f"{path}: folder {folder} is not writable; choose another output path")
     return path
+
+
+def add_run_options(p: argparse.ArgumentParser, *, batch_size: bool = True) -> None:
+    """``--run``, ``--which``, ``--device``, ``--quiet`` and (optionally) ``--batch-size``.
+
+    Shared by the commands that use a trained run (encode, reconstruct,
+    sample, score, report, corner).
+    """
+    p.add_argument("--run", required=True, metavar="RUN_DIR", help="a run folder written by `rotcurve train`")
+    p.add_argument(
+        "--which",
+        choices=("best", "last"),
+        default="best",
+        help="checkpoint: best (lowest validation loss, default) or last",
+    )
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="cpu", help="compute device (default cpu)")
+    if batch_size:
+        p.add_argument("--batch-size", type=positive_int, default=8192, metavar="B", help="examples per forward pass")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")

@@ -24,7 +24,7 @@ __all__ = ["add_parser", "run"]
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Register ``corner``."""
-    from rotcurve.cli.report import add_model_options
+    from rotcurve.cli._common import add_run_options
 
     p = subparsers.add_parser(
         "corner",
@@ -32,7 +32,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         description="Corner plot of the true parameters (log10, with units) and the posterior means of "
         "held-out curves under a trained model.  The output format follows the suffix: .pdf, .png or .svg.",
     )
-    add_model_options(p)
+    add_run_options(p, batch_size=False)
     p.add_argument("--data", required=True, metavar="FILE", help="curves on the run's radius grid")
     p.add_argument("--out", required=True, metavar="FILE.pdf|png", help="the figure file")
     p.add_argument("--n-curves", type=positive_int, default=5000, metavar="N", help="most curves plotted (default 5000)")

@@ -15,23 +15,9 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from rotcurve.cli._common import positive_int
+from rotcurve.cli._common import add_run_options
 
-__all__ = ["add_parser", "run", "add_run_options"]
-
-
-def add_run_options(p: argparse.ArgumentParser) -> None:
-    """``--run``, ``--which``, ``--device``, ``--batch-size`` (shared by the model commands)."""
-    p.add_argument("--run", required=True, metavar="RUN_DIR", help="a run folder written by `rotcurve train`")
-    p.add_argument(
-        "--which",
-        choices=("best", "last"),
-        default="best",
-        help="checkpoint: best (lowest validation loss, default) or last",
-    )
-    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="cpu", help="compute device (default cpu)")
-    p.add_argument("--batch-size", type=positive_int, default=8192, metavar="B", help="examples per forward pass")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+__all__ = ["add_parser", "run"]
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:

@@ -16,22 +16,9 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from rotcurve.cli._common import nonnegative_int, positive_int
+from rotcurve.cli._common import add_run_options, nonnegative_int, positive_int
 
-__all__ = ["add_parser", "run", "add_model_options"]
-
-
-def add_model_options(p: argparse.ArgumentParser) -> None:
-    """``--run``, ``--which``, ``--device``, ``--quiet``."""
-    p.add_argument("--run", required=True, metavar="RUN_DIR", help="a run folder written by `rotcurve train`")
-    p.add_argument(
-        "--which",
-        choices=("best", "last"),
-        default="best",
-        help="checkpoint: best (lowest validation loss, default) or last",
-    )
-    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="cpu", help="compute device (default cpu)")
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
+__all__ = ["add_parser", "run"]
 
 
 def _at_least_10(text: str) -> int:
@@ -57,7 +44,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "OUT/figures/*.png|pdf and OUT/metrics.json.  With the run's training file its test split is "
         "analysed, with another file every curve (at most --n-curves, a seeded subsample).",
     )
-    add_model_options(p)
+    add_run_options(p, batch_size=False)
     p.add_argument("--data", required=True, metavar="FILE|mnist:DIR", help="curves on the run's radius grid, or MNIST")
     p.add_argument("--out", required=True, metavar="DIR", help="the report folder to create")
     p.add_argument("--overwrite", action="store_true", help="replace an existing report folder (once the new one is complete)")

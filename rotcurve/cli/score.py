@@ -23,7 +23,7 @@ __all__ = ["add_parser", "run"]
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Register ``score``."""
-    from rotcurve.cli.encode import add_run_options
+    from rotcurve.cli._common import add_run_options
 
     p = subparsers.add_parser(
         "score",
