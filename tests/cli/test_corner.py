@@ -16,14 +16,8 @@ def _write(path, n, seed, radii=RADII, params=True):
 
 
 @pytest.fixture(scope="module")
-def run_dir(tmp_path_factory):
-    from rotcurve.training import fit
-
-    root = tmp_path_factory.mktemp("cli_corner")
-    _write(root / "curves.h5", 200, 0)
-    fit(root / "curves.h5", root / "run", model={"hidden": [16], "latent_dim": 2},
-        train={"epochs": 2, "batch_size": 50, "device": "cpu"}, progress=False)
-    return root
+def run_dir(make_tiny_run):
+    return make_tiny_run("cli_corner", radii=RADII)
 
 
 def _base(run_dir, out, data=None):

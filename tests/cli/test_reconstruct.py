@@ -17,14 +17,8 @@ def _curves(path, n=200, seed=0, radii=RADII):
 
 
 @pytest.fixture(scope="module")
-def run_dir(tmp_path_factory):
-    from rotcurve.training import fit
-
-    root = tmp_path_factory.mktemp("rec")
-    _curves(root / "curves.h5")
-    fit(root / "curves.h5", root / "run", model={"hidden": [16], "latent_dim": 2},
-        train={"epochs": 2, "batch_size": 50, "device": "cpu"}, progress=False)
-    return root
+def run_dir(make_tiny_run):
+    return make_tiny_run("rec")
 
 
 def test_reconstruct_file(run_dir, tmp_path, capsys):

@@ -7,22 +7,10 @@ import pytest
 
 from rotcurve.cli.main import main
 
-RADII = np.geomspace(0.1, 50.0, 16)
-
 
 @pytest.fixture(scope="module")
-def run_dir(tmp_path_factory):
-    from rotcurve.generator import resolve_prior
-    from rotcurve.io import write_dataset
-    from rotcurve.physics import rotation_curves
-    from rotcurve.training import fit
-
-    root = tmp_path_factory.mktemp("sample")
-    p = resolve_prior("reference").sample(200, np.random.default_rng(0))
-    write_dataset(root / "curves.h5", radii=RADII, v_circ=rotation_curves(p, RADII).v_circ, params=p)
-    fit(root / "curves.h5", root / "run", model={"hidden": [16], "latent_dim": 2},
-        train={"epochs": 2, "batch_size": 50, "device": "cpu"}, progress=False)
-    return root
+def run_dir(make_tiny_run):
+    return make_tiny_run("sample")
 
 
 def test_sample_file_is_seeded(run_dir, tmp_path, capsys):
