@@ -41,6 +41,7 @@ __all__ = [
     "fit_aggregate",
     "aggregate_from_dict",
     "FORMAT_VERSION",
+    "DEGENERATE_RTOL",
 ]
 
 #: Version of the :meth:`LatentAggregate.to_dict` layout.
@@ -78,13 +79,41 @@ def _check_latents(z: Any, dim: int | None = None, *, what: str = "latents") -> 
     return z
 
 
+#: A covariance is degenerate when its smallest eigenvalue is at most this
+#: fraction of its largest (condition number >= 1e10), or a variance is zero.
+#: Rounding moves eigenvalues by about 1e-16 of the largest, far below this, so
+#: the decision does not depend on the CPU or the BLAS/LAPACK library.
+DEGENERATE_RTOL: float = 1e-10
+
+
 def _cholesky(cov: np.ndarray, where: str) -> np.ndarray:
+    """Cholesky factor of a covariance that is well away from singular.
+
+    Degeneracy is decided from the eigenvalues against :data:`DEGENERATE_RTOL`
+    (and zero variances), not from whether LAPACK's Cholesky happens to fail:
+    on some CPUs the factorisation of an exactly singular matrix "succeeds"
+    with a tiny pivot such as 2e-8.
+    """
+    how = "a constant or duplicated latent dimension"
+    variances = np.diag(cov)
+    if np.any(variances <= 0.0):
+        dims = ", ".join(str(i + 1) for i in np.flatnonzero(variances <= 0.0))
+        raise DataError(
+            f"{where}: covariance is not positive definite (zero variance in dimension {dims}); the "
+            f"latents are degenerate ({how}): use fewer latent dimensions or the 'prior' aggregate"
+        )
+    eig = np.linalg.eigvalsh(cov)
+    if not eig[0] > DEGENERATE_RTOL * eig[-1]:
+        raise DataError(
+            f"{where}: covariance is not positive definite (smallest eigenvalue {eig[0]:.3g} <= "
+            f"{DEGENERATE_RTOL:g} x largest {eig[-1]:.3g}); the latents are degenerate ({how}): "
+            "use fewer latent dimensions or the 'prior' aggregate"
+        )
     try:
         return np.linalg.cholesky(cov)
-    except np.linalg.LinAlgError:
+    except np.linalg.LinAlgError:  # pragma: no cover - excluded by the eigenvalue test
         raise DataError(
-            f"{where}: covariance is not positive definite; the latents may be degenerate "
-            "(a constant or duplicated dimension)"
+            f"{where}: covariance is not positive definite; the latents may be degenerate ({how})"
         ) from None
 
 
@@ -216,7 +245,8 @@ class GaussianAggregate(LatentAggregate):
     ----------
     mean : (d,) array_like
     covariance : (d, d) array_like
-        Symmetric positive definite.
+        Symmetric positive definite: smallest eigenvalue above
+        :data:`DEGENERATE_RTOL` times the largest.
     """
 
     kind: ClassVar[str] = "gaussian"
@@ -447,7 +477,11 @@ def fit_aggregate(
     ConfigError
         On an unknown kind or invalid options.
     DataError
-        On latents that are not a finite (N, d) array, or too few of them.
+        On latents that are not a finite (N, d) array, or too few of them, or
+        whose fitted covariance is degenerate: a zero variance, or a smallest
+        eigenvalue at most :data:`DEGENERATE_RTOL` (1e-10) times the largest
+        (a constant or duplicated latent dimension).  The test is on the
+        eigenvalues, so it gives the same answer on every CPU.
     """
     if kind not in AGGREGATES:
         raise ConfigError(f"unknown aggregate kind {kind!r}; choose one of {', '.join(AGGREGATES)}")

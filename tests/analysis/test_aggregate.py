@@ -143,3 +143,45 @@ def test_bad_input() -> None:
         aggregate_from_dict({**good, "covariance": [[1.0, 0.0], [0.0]]})
     with pytest.raises(DataError, match="dim is 5"):
         aggregate_from_dict({**good, "dim": 5})
+
+
+def test_degenerate_covariance_is_decided_by_eigenvalues_not_by_lapack(monkeypatch) -> None:
+    """An exactly singular covariance is refused even where LAPACK's Cholesky does not raise.
+
+    Intel's LAPACK factorises ``[[a, a], [a, a]]`` "successfully" with a tiny
+    pivot (L[1, 1] ~ 2e-8); here a Cholesky that never raises stands in for it.
+    """
+    z = _gaussian_latents(100, 0)
+    duplicated = np.column_stack([z[:, 0], z[:, 0]])
+    real = np.linalg.cholesky
+
+    def lenient(a):  # what MKL gives for a singular 2x2 matrix
+        a = np.asarray(a, dtype=np.float64)
+        out = np.zeros_like(a)
+        out[:, 0] = a[:, 0] / np.sqrt(a[0, 0])
+        for i in range(1, a.shape[0]):
+            out[i, i] = max(a[i, i] - np.sum(out[i, :i] ** 2), 0.0) ** 0.5 + 2.1e-8
+        return out
+
+    monkeypatch.setattr(np.linalg, "cholesky", lenient)
+    with pytest.raises(DataError, match="positive definite.*smallest eigenvalue"):
+        fit_aggregate(duplicated, kind="gaussian")
+    with pytest.raises(DataError, match="zero variance in dimension 2"):
+        fit_aggregate(np.column_stack([z[:, 0], np.full(100, 3.0)]), kind="gaussian")
+    with pytest.raises(DataError, match="positive definite"):
+        GaussianAggregate([0.0, 0.0], [[1.0, 1.0], [1.0, 1.0]])
+    monkeypatch.setattr(np.linalg, "cholesky", real)
+
+
+@pytest.mark.parametrize("eps, ok", [(1e-12, False), (1e-6, True)])
+def test_near_singular_covariance_uses_the_stated_tolerance(eps: float, ok: bool) -> None:
+    # eigenvalues ~ eps / 2 and ~ 2: LAPACK factorises both without complaint,
+    # the rule (smallest <= 1e-10 x largest) refuses the first
+    cov = [[1.0, 1.0], [1.0, 1.0 + eps]]
+    if ok:
+        assert GaussianAggregate([0.0, 0.0], cov).dim == 2
+    else:
+        with pytest.raises(DataError, match=r"smallest eigenvalue .* <= 1e-10 x largest"):
+            GaussianAggregate([0.0, 0.0], cov)
+        with pytest.raises(DataError, match="positive definite"):
+            GMMAggregate([1.0], [[0.0, 0.0]], [cov])
