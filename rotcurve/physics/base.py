@@ -32,6 +32,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from rotcurve.errors import ConfigError
+from rotcurve.units import PARAM_UNITS, to_value
 
 __all__ = [
     "BLOCK_ELEMENTS",
@@ -52,8 +53,9 @@ def check_radii(radii: Any) -> np.ndarray:
 
     Parameters
     ----------
-    radii : array_like, shape (n_r,)
-        Galactocentric radii in kpc; finite and ``>= 0``.
+    radii : array_like or astropy Quantity, shape (n_r,)
+        Galactocentric radii in kpc (a Quantity of any length unit is
+        converted); finite and ``>= 0``.
 
     Returns
     -------
@@ -63,9 +65,11 @@ def check_radii(radii: Any) -> np.ndarray:
     Raises
     ------
     ConfigError
-        If ``radii`` is not a non-empty 1-D array of finite numbers ``>= 0``;
-        the message names the first bad index.
+        If ``radii`` is not a non-empty 1-D array of finite numbers ``>= 0``,
+        or is a Quantity that is not a length; the message names the first
+        bad index.
     """
+    radii = to_value(radii, "kpc", "radii")
     try:
         r = np.asarray(radii, dtype=np.float64)
     except (TypeError, ValueError):
@@ -81,16 +85,23 @@ def check_radii(radii: Any) -> np.ndarray:
     return r
 
 
-def check_params(params: Mapping[str, Any], names: Sequence[str]) -> dict[str, np.ndarray]:
+def check_params(
+    params: Mapping[str, Any], names: Sequence[str], *, units: Mapping[str, str] | None = None
+) -> dict[str, np.ndarray]:
     """Validate model parameters and broadcast them to a common length ``N``.
 
     Parameters
     ----------
     params : mapping
         ``name -> value`` with a scalar or a 1-D array for every name in
-        ``names`` (other keys are ignored).
+        ``names`` (other keys are ignored); astropy Quantities are converted
+        to the parameter's unit.
     names : sequence of str
         The parameters needed.
+    units : mapping of str to str, optional, keyword-only
+        Internal unit of each parameter (see :func:`rotcurve.units.to_value`);
+        names not given here take :data:`rotcurve.units.PARAM_UNITS`, and
+        dimensionless otherwise.
 
     Returns
     -------
@@ -102,8 +113,9 @@ def check_params(params: Mapping[str, Any], names: Sequence[str]) -> dict[str, n
     ------
     ConfigError
         A parameter is missing, not numeric, not 0-D or 1-D, the lengths
-        disagree, or a value is not positive and finite (the message names
-        the parameter and its first bad index).
+        disagree, a value is not positive and finite (the message names
+        the parameter and its first bad index), or a Quantity has the wrong
+        kind of unit.
     """
     arrays: dict[str, np.ndarray] = {}
     for name in names:
@@ -113,6 +125,8 @@ def check_params(params: Mapping[str, Any], names: Sequence[str]) -> dict[str, n
         value = params[name]
         if hasattr(value, "to_numpy"):  # pandas Series
             value = value.to_numpy()
+        unit = (units or {}).get(name) or PARAM_UNITS.get(name, "1")
+        value = to_value(value, unit, name)
         try:
             a = np.asarray(value, dtype=np.float64)
         except (TypeError, ValueError):
@@ -139,15 +153,20 @@ def check_params(params: Mapping[str, Any], names: Sequence[str]) -> dict[str, n
     return out
 
 
-def params_from_mapping(params: Any, names: Sequence[str]) -> dict[str, np.ndarray]:
+def params_from_mapping(
+    params: Any, names: Sequence[str], *, units: Mapping[str, str] | None = None
+) -> dict[str, np.ndarray]:
     """Validated parameter arrays from a dict, a DataFrame or a structured array.
 
     Parameters
     ----------
-    params : dict, pandas.DataFrame or numpy structured array
-        Holds a column (or scalar) for every name in ``names``.
+    params : dict, pandas.DataFrame, numpy structured array or astropy QTable
+        Holds a column (or scalar) for every name in ``names``; Quantities
+        are converted.
     names : sequence of str
         The parameters needed.
+    units : mapping of str to str, optional, keyword-only
+        See :func:`check_params`.
 
     Returns
     -------
@@ -162,7 +181,7 @@ def params_from_mapping(params: Any, names: Sequence[str]) -> dict[str, np.ndarr
             f"params must be a mapping (dict, DataFrame or structured array) with "
             f"{', '.join(names)}; got {type(params).__name__}"
         )
-    return check_params(params, names)
+    return check_params(params, names, units=units)
 
 
 class Component(abc.ABC):
@@ -175,6 +194,9 @@ class Component(abc.ABC):
 
     #: Names of the per-curve parameters, in order.
     param_names: ClassVar[tuple[str, ...]] = ()
+    #: Internal unit of each parameter ("kpc", "Msun", "1", ...; see
+    #: :func:`rotcurve.units.to_value`): Quantities are converted to it.
+    param_units: ClassVar[Mapping[str, str]] = {}
 
     @abc.abstractmethod
     def prepare(self, radii: np.ndarray) -> Any:
@@ -211,10 +233,12 @@ class Component(abc.ABC):
         Parameters
         ----------
         radii : array_like, shape (n_r,)
-            Radii in kpc, finite and ``>= 0``.
+            Radii in kpc, finite and ``>= 0`` (or an astropy Quantity of
+            any length unit).
         **params : float or array_like, shape (N,)
-            The component's parameters (:attr:`param_names`); scalars
-            broadcast against arrays.
+            The component's parameters (:attr:`param_names`) in the units of
+            :attr:`param_units` (or Quantities, converted); scalars broadcast
+            against arrays.
 
         Returns
         -------
@@ -222,7 +246,7 @@ class Component(abc.ABC):
             ``v^2`` in (km/s)^2; ``N = 1`` when every parameter is a scalar.
         """
         r = check_radii(radii)
-        p = check_params(params, self.param_names)
+        p = check_params(params, self.param_names, units=self.param_units)
         n = next(iter(p.values())).size
         out = np.empty((n, r.size))
         evaluate([self], r, p, [out])

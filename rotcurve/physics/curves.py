@@ -98,7 +98,8 @@ class CompositeModel:
             ``sqrt(v2)`` of each component in km/s, in component order.
         """
         r = check_radii(radii)
-        p = params_from_mapping(params, self.param_names)
+        units = {k: v for comp in self.components for k, v in comp.param_units.items()}
+        p = params_from_mapping(params, self.param_names, units=units)
         n = next(iter(p.values())).size
         outs = [np.empty((n, r.size)) for _ in self.components]
         total = np.empty((n, r.size))
@@ -122,10 +123,13 @@ def rotation_curves(
         ``Md`` disc mass [Msun], ``Rd`` disc scale length [kpc], ``Mh`` halo
         mass ``M_Delta`` [Msun], ``c`` concentration; each a positive finite
         scalar or an ``(N,)`` array (scalars broadcast; other keys ignored).
+        astropy Quantities (e.g. ``Rd=3000 * u.pc``, ``Md=1e41 * u.kg``, an
+        astropy ``QTable``) are converted; plain numbers are in the units
+        above.
     radii : array_like, shape (n_r,)
-        Radii in kpc, finite and ``>= 0``.
+        Radii in kpc, finite and ``>= 0`` (or a Quantity of any length unit).
     H0 : float, keyword-only
-        Hubble constant in km/s/Mpc defining ``rho_crit``.
+        Hubble constant in km/s/Mpc defining ``rho_crit`` (or a Quantity).
     Delta : float, keyword-only
         Halo overdensity relative to the critical density at z = 0.
     method : {"fast", "exact"}, keyword-only
@@ -143,8 +147,8 @@ def rotation_curves(
     ------
     ConfigError
         A parameter is missing, not positive and finite, lengths disagree,
-        radii are not 1-D, finite and ``>= 0``, or ``H0``/``Delta``/``method``
-        are invalid.
+        radii are not 1-D, finite and ``>= 0``, ``H0``/``Delta``/``method``
+        are invalid, or a Quantity has the wrong kind of unit.
     """
     if method not in METHODS:
         raise ConfigError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")

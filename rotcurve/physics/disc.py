@@ -50,7 +50,7 @@ from scipy import special
 
 from rotcurve.errors import ConfigError
 from rotcurve.physics.base import Component
-from rotcurve.units import G
+from rotcurve.units import G, to_value
 
 __all__ = [
     "ExponentialDisc",
@@ -153,7 +153,9 @@ def disc_shape(y: Any, *, method: Literal["exact", "fast"] = "exact") -> np.ndar
     Parameters
     ----------
     y : array_like, any shape
-        ``R / (2 Rd)``, ``>= 0`` (``inf`` gives 0, NaN gives NaN).
+        ``R / (2 Rd)``, ``>= 0`` (``inf`` gives 0, NaN gives NaN); a
+        dimensionless Quantity (e.g. ``R / (2 * Rd)`` with units) is
+        converted.
     method : {"exact", "fast"}, keyword-only
         ``"exact"``: scaled Bessel products and the asymptotic series;
         ``"fast"``: the tabulated cubic Hermite interpolant (relative error
@@ -165,6 +167,7 @@ def disc_shape(y: Any, *, method: Literal["exact", "fast"] = "exact") -> np.ndar
         ``g(y)``; ``v_disc^2 = 2 G Md / Rd * g(y)``.  Peak 0.1935... at
         ``y = 1.0750``; ``g -> 1/(4y)`` at large ``y``.
     """
+    y = to_value(y, "1", "y")
     if method == "exact":
         return _exact(y, derivative=False)[0]
     if method == "fast":
@@ -192,7 +195,7 @@ def disc_shape_dlogy(y: Any) -> np.ndarray:
         ``2 y^2 I0 K0 + 2 y^3 (I1 K0 - I0 K1)`` (asymptotic series for
         ``y >= 32``).
     """
-    return _exact(y, derivative=True)[1]  # type: ignore[return-value]
+    return _exact(to_value(y, "1", "y"), derivative=True)[1]  # type: ignore[return-value]
 
 
 @dataclass(frozen=True)
@@ -326,6 +329,7 @@ class ExponentialDisc(Component):
     """
 
     param_names: ClassVar[tuple[str, ...]] = ("Md", "Rd")
+    param_units: ClassVar[Mapping[str, str]] = {"Md": "Msun", "Rd": "kpc"}
 
     def __init__(self, *, method: Literal["fast", "exact"] = "fast") -> None:
         if method not in DISC_METHODS:

@@ -38,7 +38,7 @@ import numpy as np
 
 from rotcurve.errors import ConfigError
 from rotcurve.physics.base import Component
-from rotcurve.units import DELTA_DEFAULT, G, H0_DEFAULT, hubble_kpc
+from rotcurve.units import DELTA_DEFAULT, G, H0_DEFAULT, hubble_kpc, to_value
 
 __all__ = ["NFWHalo", "nfw_f", "nfw_mass_fraction", "r_delta", "U_SERIES"]
 
@@ -50,10 +50,23 @@ U_SERIES: float = 1e-4
 _F_SERIES = np.array([(-1.0) ** m * (m + 1) / (m + 2) for m in range(10)])
 
 
-def _check_cosmology(H0: float, Delta: float) -> None:
+def _check_cosmology(H0: Any, Delta: Any) -> tuple[float, float]:
+    """``(H0 [km/s/Mpc], Delta)`` as floats (Quantities converted), or ConfigError."""
+    H0 = to_value(H0, "km/s/Mpc", "H0")
+    Delta = to_value(Delta, "1", "Delta")
+    if isinstance(H0, np.ndarray) and H0.ndim == 0:
+        H0 = H0[()]
+    if isinstance(Delta, np.ndarray) and Delta.ndim == 0:
+        Delta = Delta[()]
     for name, value in (("H0", H0), ("Delta", Delta)):
-        if not (isinstance(value, (int, float, np.floating, np.integer)) and np.isfinite(value) and value > 0):
+        if not (
+            isinstance(value, (int, float, np.floating, np.integer))
+            and not isinstance(value, bool)
+            and np.isfinite(value)
+            and value > 0
+        ):
             raise ConfigError(f"{name} must be a positive finite number, got {value!r}")
+    return float(H0), float(Delta)
 
 
 def _f_series(u: np.ndarray) -> np.ndarray:
@@ -70,7 +83,7 @@ def nfw_f(u: Any) -> np.ndarray:
     Parameters
     ----------
     u : array_like, any shape
-        ``r / r_s >= 0``.
+        ``r / r_s >= 0`` (a dimensionless Quantity is converted).
 
     Returns
     -------
@@ -79,7 +92,7 @@ def nfw_f(u: Any) -> np.ndarray:
         :data:`U_SERIES`, below which the series ``u^2/2 - 2u^3/3 + ...``
         takes over); ``f(0) = 0``.
     """
-    u = np.asarray(u, dtype=np.float64)
+    u = np.asarray(to_value(u, "1", "u"), dtype=np.float64)
     flat = u.reshape(-1)
     out = np.log1p(flat) - flat / (1.0 + flat)
     small = flat < U_SERIES
@@ -94,20 +107,22 @@ def r_delta(Mh: Any, *, H0: float = H0_DEFAULT, Delta: float = DELTA_DEFAULT) ->
     Parameters
     ----------
     Mh : array_like, any shape
-        Halo mass ``M_Delta`` in Msun.
+        Halo mass ``M_Delta`` in Msun (or an astropy Quantity of any mass
+        unit).
     H0 : float, keyword-only
-        Hubble constant in km/s/Mpc.
+        Hubble constant in km/s/Mpc (or a Quantity, e.g. in 1/s).
     Delta : float, keyword-only
         Overdensity relative to the critical density at z = 0.
 
     Returns
     -------
     numpy.ndarray, same shape as ``Mh``, float64
-        ``R_Delta = (2 G Mh / (Delta H^2))^(1/3)`` in kpc.
+        ``R_Delta = (2 G Mh / (Delta H^2))^(1/3)`` in kpc (plain numbers).
     """
-    _check_cosmology(H0, Delta)
+    H0, Delta = _check_cosmology(H0, Delta)
     h = hubble_kpc(H0)
-    return np.cbrt(2.0 * G * np.asarray(Mh, dtype=np.float64) / (Delta * h * h))
+    mh = np.asarray(to_value(Mh, "Msun", "Mh"), dtype=np.float64)
+    return np.cbrt(2.0 * G * mh / (Delta * h * h))
 
 
 def nfw_mass_fraction(x: Any, c: Any) -> np.ndarray:
@@ -124,8 +139,8 @@ def nfw_mass_fraction(x: Any, c: Any) -> np.ndarray:
     -------
     numpy.ndarray, broadcast shape, float64
     """
-    x = np.asarray(x, dtype=np.float64)
-    c = np.asarray(c, dtype=np.float64)
+    x = np.asarray(to_value(x, "1", "x"), dtype=np.float64)
+    c = np.asarray(to_value(c, "1", "c"), dtype=np.float64)
     return nfw_f(c * x) / nfw_f(c)
 
 
@@ -135,7 +150,8 @@ class NFWHalo(Component):
     Parameters
     ----------
     H0 : float, keyword
-        Hubble constant in km/s/Mpc (default 70).
+        Hubble constant in km/s/Mpc (default 70; an astropy Quantity is
+        converted).
     Delta : float, keyword
         Overdensity relative to the critical density at z = 0 (default 200).
 
@@ -145,11 +161,10 @@ class NFWHalo(Component):
     """
 
     param_names: ClassVar[tuple[str, ...]] = ("Mh", "c")
+    param_units: ClassVar[Mapping[str, str]] = {"Mh": "Msun", "c": "1"}
 
     def __init__(self, H0: float = H0_DEFAULT, Delta: float = DELTA_DEFAULT) -> None:
-        _check_cosmology(H0, Delta)
-        self.H0 = float(H0)
-        self.Delta = float(Delta)
+        self.H0, self.Delta = _check_cosmology(H0, Delta)
 
     def __repr__(self) -> str:
         return f"NFWHalo(H0={self.H0!r}, Delta={self.Delta!r})"

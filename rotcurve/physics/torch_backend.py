@@ -33,7 +33,7 @@ from rotcurve.errors import ConfigError
 from rotcurve.physics.curves import PARAM_NAMES, RotationCurves
 from rotcurve.physics.disc import _ASYM, Y_ASYMPTOTIC, Y_TINY
 from rotcurve.physics.halo import _F_SERIES, U_SERIES, _check_cosmology
-from rotcurve.units import DELTA_DEFAULT, G, H0_DEFAULT, hubble_kpc
+from rotcurve.units import DELTA_DEFAULT, G, H0_DEFAULT, PARAM_UNITS, hubble_kpc, to_value
 
 __all__ = [
     "rotation_curves",
@@ -158,7 +158,7 @@ def r_delta(Mh: torch.Tensor, *, H0: float = H0_DEFAULT, Delta: float = DELTA_DE
     -------
     torch.Tensor, same shape as ``Mh``
     """
-    _check_cosmology(H0, Delta)
+    H0, Delta = _check_cosmology(H0, Delta)
     h = hubble_kpc(H0)
     return torch.pow((2.0 * G / (Delta * h * h)) * Mh, 1.0 / 3.0)
 
@@ -230,7 +230,9 @@ def rotation_curves(
     radii : torch.Tensor or array_like, shape (n_r,)
         Radii in kpc; a non-tensor becomes a float64 CPU tensor.
     H0, Delta : float, keyword-only
-        Hubble constant [km/s/Mpc] and overdensity relative to critical.
+        Hubble constant [km/s/Mpc] and overdensity relative to critical
+        (astropy Quantities are converted, as are non-tensor ``params`` and
+        ``radii``; tensors are taken to be in kpc, Msun).
     validate : bool, keyword-only
         Check the inputs (positive, finite, radii ``>= 0``; one device sync).
         Turn off inside hot loops on trusted inputs.
@@ -241,8 +243,10 @@ def rotation_curves(
         ``v_circ``, ``v_disc``, ``v_halo``: tensors (N, n_r) in km/s, dtype and
         device of ``radii``; differentiable with respect to the inputs.
     """
-    _check_cosmology(H0, Delta)
-    r = radii if isinstance(radii, torch.Tensor) else torch.as_tensor(np.asarray(radii, dtype=np.float64))
+    H0, Delta = _check_cosmology(H0, Delta)
+    if not isinstance(radii, torch.Tensor):
+        radii = torch.as_tensor(np.asarray(to_value(radii, "kpc", "radii"), dtype=np.float64))
+    r = radii
     if not r.is_floating_point():
         r = r.to(torch.float64)
     if r.ndim != 1 or r.numel() == 0:
@@ -257,6 +261,8 @@ def rotation_curves(
         value = params[name]
         if hasattr(value, "to_numpy"):
             value = value.to_numpy()
+        if not isinstance(value, torch.Tensor):
+            value = to_value(value, PARAM_UNITS[name], name)
         t = torch.as_tensor(value, dtype=r.dtype, device=r.device)
         if t.ndim > 1:
             raise ConfigError(f"parameter {name} must be a scalar or 1-D array, got shape {tuple(t.shape)}")
