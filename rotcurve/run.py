@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from rotcurve.errors import ConfigError, DataError
+from rotcurve.units import to_value
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -294,11 +295,11 @@ class Run:
         source : str, keyword-only
             Name of the data (a file) for the message.
         """
-        self.normaliser.check_compatible(radii, source=source)
+        self.normaliser.check_compatible(to_value(radii, "kpc", "radii"), source=source)
 
     def _as_model_input(self, data: Any) -> np.ndarray:
         """Data in physical units -> normalised float32 ``(N, input_dim)``."""
-        arr = np.asarray(data)
+        arr = np.asarray(data if self.kind == "mnist" else to_value(data, "km/s", "curves"))
         dim = self.model_config.input_dim
         if self.kind == "mnist":
             if arr.dtype == np.uint8:
@@ -343,7 +344,7 @@ class Run:
         ----------
         data : array_like
             ``(N, n_r)`` circular velocities in km/s on :attr:`radii` (finite,
-            > 0), or ``(N, 28, 28)`` / ``(N, 784)`` images in [0, 1] (uint8
+            > 0; an astropy Quantity of any velocity unit is converted), or ``(N, 28, 28)`` / ``(N, 784)`` images in [0, 1] (uint8
             0..255 accepted) for an MNIST run.
         batch_size : int, keyword-only
             Examples per forward pass.
@@ -390,7 +391,7 @@ class Run:
         import torch
 
         batch_size = _check_batch_size(batch_size)
-        z = np.asarray(z, dtype=np.float32)
+        z = np.asarray(to_value(z, "1", "latent points"), dtype=np.float32)
         if z.ndim == 1 and self.latent_dim == 1:
             z = z[:, None]
         if z.ndim != 2 or z.shape[1] != self.latent_dim:
@@ -640,7 +641,7 @@ class Run:
             if spec.startswith("mnist:"):
                 return self._mnist_blocks(spec, split)
             return self._file_blocks(spec, split)
-        arr = np.asarray(data)
+        arr = np.asarray(data if self.kind == "mnist" else to_value(data, "km/s", "curves"))
         if arr.dtype == object or arr.size == 0 and arr.ndim < 2:
             raise DataError("give a data file, mnist:DIR, or an array of curves (N, n_r) in km/s")
         return iter([arr]), {"data": "array", "split": "all", "same_as_training": False}

@@ -71,3 +71,38 @@ def test_physics_import_does_not_import_astropy():
     code = "import sys, rotcurve.physics, rotcurve.units; print('astropy' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+# -- the run API: curves given as Quantities ---------------------------------------------
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    pytest.importorskip("torch")
+    from rotcurve.run import load_run
+    from rotcurve.testing import write_curves
+    from rotcurve.training import fit
+
+    root = tmp_path_factory.mktemp("units-run")
+    v, _ = write_curves(root / "curves.h5", 200, radii=np.geomspace(0.1, 50.0, 16))
+    fit(root / "curves.h5", root / "run", model={"hidden": [16], "latent_dim": 2},
+        train={"epochs": 2, "batch_size": 50, "device": "cpu", "seed": 0}, progress=False)
+    return load_run(root / "run"), np.asarray(v[:20], dtype=np.float64)
+
+
+def test_run_accepts_curves_as_quantities(tiny_run):
+    run, v = tiny_run
+    np.testing.assert_array_equal(run.encode(v * (u.km / u.s)).mean, run.encode(v).mean)
+    q = (v * 1000.0) * (u.m / u.s)  # m/s -> km/s may differ from v in the last bit
+    np.testing.assert_allclose(run.encode(q).mean, run.encode(v).mean, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(run.reconstruct(q), run.reconstruct(v), rtol=1e-4)
+    assert not np.allclose(run.encode(v * 1000.0).mean, run.encode(v).mean, atol=1e-3)
+    z = run.encode(v).mean
+    np.testing.assert_array_equal(run.decode(z * u.one), run.decode(z))
+    run.check_radii(run.radii * 1000.0 * u.pc)
+
+
+def test_run_refuses_curves_in_the_wrong_unit(tiny_run):
+    run, v = tiny_run
+    with pytest.raises(ConfigError, match=r"^curves has units of kpc; give a velocity such as u.km / u.s$"):
+        run.encode(v * u.kpc)
+    with pytest.raises(ConfigError, match="latent points has units of kpc"):
+        run.decode(np.zeros((2, 2)) * u.kpc)
