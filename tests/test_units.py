@@ -106,3 +106,13 @@ def test_run_refuses_curves_in_the_wrong_unit(tiny_run):
         run.encode(v * u.kpc)
     with pytest.raises(ConfigError, match="latent points has units of kpc"):
         run.decode(np.zeros((2, 2)) * u.kpc)
+
+
+def test_evaluate_parameter_columns_accept_quantities():
+    from rotcurve.cli.evaluate import validate_params
+
+    cols = {"Md": [5e10] * u.Msun, "Rd": [3000.0] * u.pc, "Mh": [1e12] * u.Msun, "c": np.array([10.0])}
+    out = validate_params(cols)
+    np.testing.assert_allclose(out["Rd"], [3.0], rtol=1e-15)
+    with pytest.raises(ConfigError, match="Rd has units of km / s"):
+        validate_params({**cols, "Rd": [3.0] * (u.km / u.s)})

@@ -230,6 +230,7 @@ def validate_params(columns: dict[str, Any], *, source: str = "parameter table")
     import pandas as pd
 
     from rotcurve.errors import DataError
+    from rotcurve.units import PARAM_UNITS, to_value
 
     lengths = {len(columns[c]) for c in _COLUMNS}
     if len(lengths) != 1:
@@ -238,7 +239,7 @@ def validate_params(columns: dict[str, Any], *, source: str = "parameter table")
         raise DataError(f"{source} has no rows; give one galaxy per row")
     out = {}
     for c in _COLUMNS:
-        raw = np.asarray(columns[c])
+        raw = np.asarray(to_value(columns[c], PARAM_UNITS[c], c))  # astropy Quantities converted
         if raw.dtype.kind in "fiu":
             values = raw.astype(np.float64)
             bad_number = np.zeros(values.shape, dtype=bool)
