@@ -25,7 +25,9 @@ progress            ``best_val``, ``best_epoch``, ``bad_evals`` (early
 rng_state           torch's global generator states (CPU and CUDA)
 ==================  ===========================================================
 
-Every file is written through :func:`rotcurve.io.atomic.atomic_path`.
+Every file is written through :func:`rotcurve.io.atomic.atomic_path`;
+``best.pt`` and ``last.pt`` are always separate files (a copy, never a hard
+link), so a damaged one leaves the other usable.
 Reading raises :class:`~rotcurve.errors.CheckpointError` with one line for a
 missing file, a damaged (truncated) one, a foreign one (a torch file that is
 not a rotcurve checkpoint, such as a bare ``state_dict``) and one written by
@@ -55,6 +57,7 @@ __all__ = [
     "CHECKPOINT_SCHEMA_VERSION",
     "CheckpointState",
     "save_checkpoint",
+    "copy_checkpoint",
     "read_checkpoint",
     "load_checkpoint",
 ]
@@ -157,6 +160,32 @@ def save_checkpoint(path: str | Path, payload: dict[str, Any]) -> Path:
     with atomic_path(path) as tmp:
         torch.save(data, tmp)
     return path
+
+
+def copy_checkpoint(src: str | Path, dst: str | Path) -> Path:
+    """Write ``dst`` as an independent byte copy of ``src``, atomically.
+
+    Used when one epoch is both the last and the best: ``best.pt`` and
+    ``last.pt`` are two files of their own (never hard links), so damage to one
+    leaves the other loadable -- which is what the error messages of a damaged
+    checkpoint advise ("use the run's other checkpoint").
+
+    Parameters
+    ----------
+    src, dst : str or Path
+        A checkpoint file, and where its copy goes (replaced if it exists).
+
+    Returns
+    -------
+    Path
+        ``dst``.
+    """
+    import shutil
+
+    src, dst = Path(src), Path(dst)
+    with atomic_path(dst) as tmp:
+        shutil.copyfile(src, tmp)  # a new inode: the temporary file, renamed onto dst
+    return dst
 
 
 def _load_raw(path: Path, map_location: Any) -> Any:

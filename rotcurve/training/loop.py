@@ -366,7 +366,7 @@ def train(
     from tqdm.auto import tqdm
 
     from rotcurve.models import build_model
-    from rotcurve.training.checkpoint import read_checkpoint, save_checkpoint
+    from rotcurve.training.checkpoint import copy_checkpoint, read_checkpoint, save_checkpoint
     from rotcurve.training.config import DataConfig
     from rotcurve.training.device import amp_dtype, autocast, resolve_device
     from rotcurve.training.optim import build_optimizer, build_schedule
@@ -376,7 +376,6 @@ def train(
         RunPaths,
         clear_run_dir,
         describe_data,
-        link_or_copy,
         normalise_spec,
         prepare_run_dir,
     )
@@ -604,8 +603,8 @@ def train(
             if epoch % cfg.checkpoint_every == 0 or finished or paused:
                 save(paths.last)
                 last_saved = epoch
-                if improved:
-                    link_or_copy(paths.last, paths.best)
+                if improved:  # an independent copy: damage to one file leaves the other
+                    copy_checkpoint(paths.last, paths.best)
             elif improved:
                 save(paths.best)
             seconds = time.perf_counter() - t0

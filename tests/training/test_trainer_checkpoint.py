@@ -134,3 +134,22 @@ def test_no_temporary_files_are_left(run):
     names = sorted(p.name for p in run.last_checkpoint.parent.iterdir())
     assert names == ["best.pt", "last.pt"]
     assert sorted(p.name for p in run.run_dir.iterdir()) == ["checkpoints", "config.json", "metrics.jsonl"]
+
+
+@pytest.mark.parametrize("damaged", ["last.pt", "best.pt"])
+def test_best_and_last_are_independent_files(tmp_path, curves, fit_tiny, damaged):
+    """When the last epoch is the best, best.pt is a copy, not a hard link to last.pt."""
+    res = fit_tiny(curves, tmp_path / "run", epochs=1)  # one epoch: it is the last and the best
+    assert res.best_epoch == res.epoch == 1
+    best, last = res.best_checkpoint, res.last_checkpoint
+    assert best.read_bytes() == last.read_bytes()
+    assert best.stat().st_ino != last.stat().st_ino
+    assert best.stat().st_nlink == last.stat().st_nlink == 1
+    broken = best.parent / damaged
+    other = last if damaged == "best.pt" else best
+    with open(broken, "r+b") as fh:  # damage in place, as a failing disk would
+        fh.truncate(broken.stat().st_size // 2)
+    with pytest.raises(CheckpointError, match="use the run's other checkpoint"):
+        read_checkpoint(broken)
+    model, state = load_checkpoint(other)  # the message's advice works
+    assert state.epoch == 1
