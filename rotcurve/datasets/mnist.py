@@ -12,7 +12,8 @@ file (raw, or with ``.gz``)     content                      magic number
 ==============================  ===========================  =====================
 
 (torchvision's layout ``DIR/MNIST/raw/`` is found too.)  :func:`load_mnist`
-reads one part; :func:`download_mnist` fetches the ``.gz`` files, verifying
+reads one part, taking a copy verified against the known checksums when a
+part is there more than once (see :func:`find_mnist_files`); :func:`download_mnist` fetches the ``.gz`` files, verifying
 every byte against published checksums, and touches no network when verified
 files are already there.
 """
@@ -98,8 +99,29 @@ def _candidates(directory: Path, stem: str) -> list[Path]:
     return out
 
 
-def find_mnist_files(directory: str | Path) -> dict[str, Path | None]:
-    """Locate the MNIST files in ``directory`` (raw preferred over ``.gz``).
+def find_mnist_files(
+    directory: str | Path,
+    *,
+    checksums: Mapping[str, Mapping[str, str]] | None = None,
+) -> dict[str, Path | None]:
+    """Locate the MNIST files in ``directory`` (verified copies first).
+
+    Each part may be there raw (``train-images-idx3-ubyte``) or gzipped
+    (``.gz``), in ``directory`` or in torchvision's ``directory/MNIST/raw``.
+    When a part has more than one copy, the first one that passes
+    :func:`verify_mnist_file` wins, so the verified ``.gz`` that
+    :func:`download_mnist` wrote is read, never a stale or tampered raw file
+    next to it.  When no copy verifies (another IDX data set with MNIST's
+    file names, or one's own subset), the raw file is preferred over the
+    ``.gz``, as before.  A single copy is used as it is.
+
+    Parameters
+    ----------
+    directory : str or Path
+        The folder.
+    checksums : mapping, keyword-only
+        Known checksums (default :data:`MNIST_CHECKSUMS`; see
+        :func:`verify_mnist_file`).
 
     Returns
     -------
@@ -108,9 +130,15 @@ def find_mnist_files(directory: str | Path) -> dict[str, Path | None]:
         ``"t10k-labels"``) -> path, or None where missing.
     """
     directory = Path(directory)
+    sums = MNIST_CHECKSUMS if checksums is None else checksums
     found: dict[str, Path | None] = {}
     for part, stem in MNIST_FILES.items():
-        found[part] = next((p for p in _candidates(directory, stem) if p.is_file()), None)
+        present = [p for p in _candidates(directory, stem) if p.is_file()]
+        if len(present) > 1:
+            verified = next((p for p in present if verify_mnist_file(p, stem, checksums=sums)), None)
+            found[part] = verified or present[0]
+        else:
+            found[part] = present[0] if present else None
     return found
 
 
@@ -143,17 +171,23 @@ def load_mnist(
     split: Literal["train", "test"] = "train",
     *,
     as_float: bool = True,
+    checksums: Mapping[str, Mapping[str, str]] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Read the MNIST training (``train-*``) or test (``t10k-*``) part.
 
     Parameters
     ----------
     directory : str or Path
-        Folder with the IDX files (raw or ``.gz``).
+        Folder with the IDX files (raw or ``.gz``).  Where a part is there
+        both raw and gzipped, the copy that matches the known MNIST
+        checksums is read (:func:`find_mnist_files`).
     split : {"train", "test"}
         Which part.
     as_float : bool, keyword-only
         Pixels as float32 in [0, 1] (``value / 255``); otherwise uint8 0..255.
+    checksums : mapping, keyword-only
+        Known checksums that pick among several copies of a part (default
+        :data:`MNIST_CHECKSUMS`).
 
     Returns
     -------
@@ -176,7 +210,7 @@ def load_mnist(
     if not directory.is_dir():
         raise DataError(f"{directory}: no such folder for MNIST; check the path or use --download")
     prefix = _PARTS[split]
-    found = find_mnist_files(directory)
+    found = find_mnist_files(directory, checksums=checksums)
     paths = {}
     for kind in ("images", "labels"):
         path = found[f"{prefix}-{kind}"]
@@ -245,9 +279,15 @@ def verify_mnist_file(
     """
     path = Path(path)
     known = checksums.get(stem, {})
+    if not known:
+        return False
     try:
+        if not any(k.startswith("raw_") for k in known):
+            with open(path, "rb") as fh:  # only a .gz can match: do not read a raw file
+                if fh.read(2) != b"\x1f\x8b":
+                    return False
         data = path.read_bytes()
-    except (FileNotFoundError, IsADirectoryError):
+    except (FileNotFoundError, IsADirectoryError, PermissionError):
         return False
     return _verify_bytes(data, known)
 

@@ -265,3 +265,52 @@ def test_connection_dropped_mid_download_falls_back_and_leaves_no_partial_file(
 
     monkeypatch.setattr(urllib.request, "urlopen", no_network)
     assert download_mnist(dest, parts=["t10k-images"], progress=False, checksums=sums) == got
+
+
+# --------------------------------------------- verified copies win over others
+def _tamper_raw_next_to(gz, raw):
+    """Write ``raw``: the decompressed ``gz`` with one byte changed (a tampered raw copy)."""
+    data = bytearray(gzip.decompress(gz.read_bytes()))
+    data[-1] ^= 0x01
+    raw.write_bytes(bytes(data))
+    return data
+
+
+def test_verified_gz_wins_over_a_tampered_raw_file(tmp_path, mnist_factory):
+    written = mnist_factory(tmp_path)  # the .gz files, as download_mnist leaves them
+    sums = {}
+    for path in tmp_path.iterdir():
+        stem = path.name[: -len(".gz")]
+        sums[stem] = {"gz_md5": hashlib.md5(path.read_bytes()).hexdigest()}
+    for stem in ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"):
+        _tamper_raw_next_to(tmp_path / f"{stem}.gz", tmp_path / stem)
+    found = find_mnist_files(tmp_path, checksums=sums)
+    assert found["t10k-images"] == tmp_path / "t10k-images-idx3-ubyte.gz"
+    assert found["t10k-labels"] == tmp_path / "t10k-labels-idx1-ubyte.gz"
+    images, labels = load_mnist(tmp_path, "test", as_float=False, checksums=sums)
+    np.testing.assert_array_equal(images, written["t10k-images"])
+    np.testing.assert_array_equal(labels, written["t10k-labels"])
+    # with no verified copy (another IDX data set with MNIST's names) the raw file is read, as before
+    assert find_mnist_files(tmp_path, checksums={})["t10k-images"] == tmp_path / "t10k-images-idx3-ubyte"
+    assert find_mnist_files(tmp_path)["t10k-images"] == tmp_path / "t10k-images-idx3-ubyte"
+
+
+def test_real_download_folder_with_a_tampered_raw_file(tmp_path, shared_mnist):
+    """The published checksums: after --download the verified .gz is what is loaded."""
+    from rotcurve.datasets import load_training_data
+
+    for stem in ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"):
+        shutil.copyfile(shared_mnist / f"{stem}.gz", tmp_path / f"{stem}.gz")
+    tampered = _tamper_raw_next_to(tmp_path / "t10k-labels-idx1-ubyte.gz", tmp_path / "t10k-labels-idx1-ubyte")
+    assert hashlib.md5(tampered).hexdigest() != MNIST_CHECKSUMS["t10k-labels-idx1-ubyte"]["raw_md5"]
+    got = download_mnist(tmp_path, mirrors=["file:///nonexistent/"], parts=["t10k-images", "t10k-labels"],
+                         progress=False)  # verified files are there: no network
+    assert got["t10k-labels"] == tmp_path / "t10k-labels-idx1-ubyte.gz"
+    raw_images, labels = load_mnist(tmp_path, "test", as_float=False)
+    label_bytes = (2049).to_bytes(4, "big") + (10000).to_bytes(4, "big") + labels.astype(np.uint8).tobytes()
+    assert hashlib.md5(label_bytes).hexdigest() == "27ae3e4e09519cfbb04c329615203637"
+    header = (2051).to_bytes(4, "big") + b"".join(d.to_bytes(4, "big") for d in (10000, 28, 28))
+    assert hashlib.md5(header + raw_images.tobytes()).hexdigest() == "2646ac647ad5339dbf082846283269ea"
+    data = load_training_data(f"mnist:{tmp_path}", seed=0, device="cpu")  # what `rotcurve train` reads
+    all_labels = np.concatenate([data.labels[s].numpy() for s in ("train", "val", "test")])
+    assert np.bincount(all_labels, minlength=10).tolist() == T10K_LABEL_COUNTS
