@@ -86,6 +86,11 @@ def run(args: argparse.Namespace) -> int:
     from rotcurve.errors import ConfigError
 
     spec = str(args.data)
+    if args.model == "ae" and args.posterior not in (None, "diag"):
+        raise ConfigError(
+            f"--posterior {args.posterior} is for --model vae; a plain autoencoder has no posterior: "
+            "drop --posterior or use --model vae"
+        )
     if args.download:
         if not spec.startswith("mnist:") or not spec[len("mnist:") :]:
             raise ConfigError("--download is for MNIST only: use --data mnist:DIR --download")

@@ -45,7 +45,8 @@ class ModelConfig:
         ``INITS`` name: ``"default"``, ``"kaiming"``, ``"xavier"``, ``"orthogonal"``.
     posterior : str
         ``POSTERIORS`` name: ``"diag"``, ``"full"`` (Cholesky factor) or
-        ``"full-svd"`` (rotation and principal scales).  VAE only.
+        ``"full-svd"`` (rotation and principal scales).  VAE only: with
+        ``model="ae"`` anything but the default ``"diag"`` is refused.
     latent_space : str
         ``"euclidean"`` or ``"sphere"`` (codes normalised to unit length;
         ``model="ae"`` only).
@@ -105,6 +106,11 @@ class ModelConfig:
                 need = "> 0" if strict else ">= 0"
                 raise ConfigError(f"{name} must be finite and {need}, got {value!r}")
             object.__setattr__(self, name, float(value))
+        if self.model == "ae" and self.posterior != "diag":
+            raise ConfigError(
+                f"posterior={self.posterior!r} is for model='vae'; a plain autoencoder (model='ae') "
+                "has no posterior: leave posterior at its default ('diag') or use model='vae'"
+            )
         if self.latent_space == "sphere":
             if self.model != "ae":
                 raise ConfigError(

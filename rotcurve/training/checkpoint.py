@@ -280,8 +280,12 @@ def _state_from_raw(path: Path, raw: dict[str, Any]) -> CheckpointState:
     from rotcurve.models import ModelConfig
     from rotcurve.training.config import TrainConfig
 
+    saved = raw["model_config"]
+    if isinstance(saved, dict) and saved.get("model") == "ae" and saved.get("posterior", "diag") != "diag":
+        # written before ModelConfig refused a posterior for an autoencoder, which ignored it
+        saved = {**saved, "posterior": "diag"}
     try:
-        model_config = from_dict(ModelConfig, raw["model_config"], where="model_config")
+        model_config = from_dict(ModelConfig, saved, where="model_config")
         train_config = from_dict(TrainConfig, raw["train_config"], where="train_config")
     except ConfigError as exc:
         raise CheckpointError(f"{path}: its configuration is invalid ({exc}); the file is damaged") from None

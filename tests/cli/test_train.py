@@ -78,6 +78,8 @@ def test_resume_and_refusals(tmp_path, data, capsys):
         (["--model", "gan"], "invalid choice: 'gan'"),
         (["--epochs", "-1"], "must be >= 1"),
         (["--download"], "--download is for MNIST only"),
+        (["--model", "ae", "--posterior", "full"], "--posterior full is for --model vae"),
+        (["--model", "ae", "--posterior", "full-svd"], "a plain autoencoder has no posterior"),
     ],
 )
 def test_bad_options(tmp_path, data, capsys, extra, text):

@@ -132,3 +132,14 @@ def test_default_configs():
 def test_default_config_errors(args, kwargs, match):
     with pytest.raises(ConfigError, match=match):
         default_config(*args, **kwargs)
+
+
+@pytest.mark.parametrize("posterior", ["full", "full-svd"])
+def test_autoencoder_refuses_a_posterior_it_would_ignore(posterior):
+    with pytest.raises(ConfigError) as err:
+        ModelConfig(input_dim=5, model="ae", posterior=posterior)
+    msg = str(err.value)
+    assert f"posterior={posterior!r} is for model='vae'" in msg and "\n" not in msg and "--" not in msg
+    assert ModelConfig(input_dim=5, model="ae", posterior="diag").posterior == "diag"  # the default is fine
+    with pytest.raises(ConfigError, match="is for model='vae'"):
+        default_config("curves", 50, model="ae", posterior=posterior)

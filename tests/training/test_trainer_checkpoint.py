@@ -153,3 +153,14 @@ def test_best_and_last_are_independent_files(tmp_path, curves, fit_tiny, damaged
         read_checkpoint(broken)
     model, state = load_checkpoint(other)  # the message's advice works
     assert state.epoch == 1
+
+
+def test_old_autoencoder_checkpoint_with_an_ignored_posterior_still_loads(tmp_path, curves, fit_tiny):
+    """Runs trained with ``--model ae --posterior full`` (accepted, then ignored) stay usable."""
+    res = fit_tiny(curves, tmp_path / "run", epochs=1, model={"model": "ae"})
+    raw = torch.load(res.last_checkpoint, weights_only=True)
+    raw["model_config"]["posterior"] = "full"  # what such a run saved
+    old = tmp_path / "old.pt"
+    torch.save(raw, old)
+    model, state = load_checkpoint(old)
+    assert state.model_config.model == "ae" and state.model_config.posterior == "diag"
