@@ -6,7 +6,12 @@ inside the command functions so that ``rotcurve --help`` stays fast.
 
 Errors meant for a person (:class:`rotcurve.errors.RotcurveError`, bad
 arguments, unreadable or unwritable paths) print one line on stderr and exit
-with status 2; an interruption exits with 130.
+with status 2; an interruption exits with 130; a bug prints one line and
+exits with 70.  A command that fails prints only that line: the warnings
+(numpy ``RuntimeWarning`` and others) raised while it ran are held back and
+dropped; a command that succeeds prints them on stderr when it is done.
+When stdout is closed early (``rotcurve ... | head -1``) the command stops
+quietly with status 141 (128 + SIGPIPE), as Unix tools do.
 """
 
 from __future__ import annotations
@@ -15,12 +20,16 @@ import argparse
 import importlib
 import os
 import sys
+import warnings
 from collections.abc import Sequence
 
 from rotcurve._version import __version__
 from rotcurve.errors import RotcurveError
 
 __all__ = ["main", "build_parser"]
+
+#: Exit status when stdout was closed by the reader (128 + SIGPIPE, as a shell reports it).
+EXIT_BROKEN_PIPE = 141
 
 #: Subcommand modules, in the order ``--help`` lists them.
 COMMAND_MODULES: tuple[str, ...] = (
@@ -58,13 +67,48 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _stdout_to_devnull() -> None:
+    """Point stdout at the null device, so that the interpreter's final flush
+    of a closed pipe neither fails nor prints (the Python documentation's
+    recipe for SIGPIPE)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # no real file descriptor (captured, closed)
+        pass
+
+
+def _os_error_line(prog: str, exc: OSError) -> str:
+    where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
+    reason = exc.strerror or str(exc)
+    return f"{prog}: error: {where}{reason}; check the path and its permissions"
+
+
+def _replay(caught: list[warnings.WarningMessage]) -> None:
+    """Show the warnings held back while a command ran, as Python would have."""
+    for w in caught:
+        warnings.showwarning(w.message, w.category, w.filename, w.lineno, w.file, w.line)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
     prog = f"rotcurve {args.command}"
+    caught: list[warnings.WarningMessage] = []
     try:
-        status = args.func(args)
+        # the filters stay as they are (an "error" filter still raises); only the
+        # display is held back until we know whether the command succeeded
+        with warnings.catch_warnings(record=True) as caught:
+            status = args.func(args)
+            sys.stdout.flush()  # a closed pipe shows here, not at exit
+    except BrokenPipeError as exc:
+        if getattr(exc, "filename", None):  # a named FIFO, not our stdout
+            print(_os_error_line(prog, exc), file=sys.stderr)
+            return 2
+        _stdout_to_devnull()  # the reader has gone: stop quietly, as `yes | head -1` does
+        return EXIT_BROKEN_PIPE
     except RotcurveError as exc:
         print(f"{prog}: error: {exc}", file=sys.stderr)
         return 2
@@ -72,12 +116,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{prog}: interrupted; nothing half-written was kept", file=sys.stderr)
         return 130
     except OSError as exc:
-        where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
-        reason = exc.strerror or str(exc)
-        print(f"{prog}: error: {where}{reason}; check the path and its permissions", file=sys.stderr)
+        print(_os_error_line(prog, exc), file=sys.stderr)
         return 2
     except Exception as exc:  # a bug: one line, the traceback on request
         if os.environ.get("ROTCURVE_DEBUG"):
+            _replay(caught)
             raise
         print(
             f"{prog}: internal error: {type(exc).__name__}: {exc} "
@@ -85,7 +128,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 70
-    return int(status or 0)
+    status = int(status or 0)
+    if status == 0:
+        _replay(caught)
+    return status
 
 
 if __name__ == "__main__":  # pragma: no cover
