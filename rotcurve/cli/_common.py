@@ -10,6 +10,7 @@ everywhere::
         add_radii_option(p)          # --radii SPEC             -> radii_from_args(args)
         add_physics_options(p)       # --H0, --Delta            -> physics_from_args(args)
         add_seed_option(p)           # --seed N                 -> args.seed
+        add_common_options(p)        # -q/--quiet (every subcommand) -> args.quiet
         add_storage_options(p)       # --float64 --no-components --compression --overwrite
         p.set_defaults(func=run)     #                          -> storage_from_args(args)
 
@@ -35,10 +36,13 @@ from rotcurve.errors import ConfigError, DataError, OutputExistsError
 from rotcurve.units import DELTA_DEFAULT, H0_DEFAULT
 
 __all__ = [
+    "add_common_options",
+    "QUIET_HELP",
     "positive_float",
     "positive_int",
     "add_run_options",
     "nonnegative_int",
+    "thread_count",
     "add_storage_options",
     "storage_from_args",
     "add_radii_option",
@@ -50,6 +54,22 @@ __all__ = [
     "add_seed_option",
     "check_output_path",
 ]
+
+
+# -- options of every subcommand -----------------------------------------------------
+#: What ``-q/--quiet`` does, the same in every subcommand.
+QUIET_HELP = "no progress bars or notes; the lines saying where the results went are still printed"
+
+
+def add_common_options(parser: argparse.ArgumentParser, *, quiet_help: str = QUIET_HELP) -> None:
+    """Add the options every subcommand has, spelled the same everywhere: ``-q/--quiet``.
+
+    Commands read ``args.quiet`` and pass ``progress=not args.quiet`` on; the
+    final lines saying where the results went are printed either way (the
+    result of ``score`` is its JSON).  ``quiet_help`` only rewords the help
+    of a command whose quiet mode drops more.
+    """
+    parser.add_argument("-q", "--quiet", action="store_true", help=quiet_help)
 
 
 # -- converters ----------------------------------------------------------------------
@@ -83,6 +103,25 @@ def nonnegative_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
     if value < 0:
         raise argparse.ArgumentTypeError(f"{text!r} must be >= 0")
+    return value
+
+
+def usable_cores() -> int:
+    """CPU cores this process may run on (its affinity mask where the platform has one)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def thread_count(text: str) -> int:
+    """argparse type of ``--threads``: 1 to the number of usable CPU cores."""
+    value = positive_int(text)
+    cores = usable_cores()
+    if value > cores:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is more threads than the {cores} usable CPU cores here; give at most {cores}"
+        )
     return value
 
 
@@ -245,7 +284,7 @@ def check_output_path(path: str | Path, *, overwrite: bool) -> Path:
 
 
 def add_run_options(p: argparse.ArgumentParser, *, batch_size: bool = True) -> None:
-    """``--run``, ``--which``, ``--device``, ``--quiet`` and (optionally) ``--batch-size``.
+    """``--run``, ``--which``, ``--device``, ``-q/--quiet`` and (optionally) ``--batch-size``.
 
     Shared by the commands that use a trained run (encode, reconstruct,
     sample, score, report, corner).
@@ -260,4 +299,4 @@ def add_run_options(p: argparse.ArgumentParser, *, batch_size: bool = True) -> N
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="cpu", help="compute device (default cpu)")
     if batch_size:
         p.add_argument("--batch-size", type=positive_int, default=8192, metavar="B", help="examples per forward pass")
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    add_common_options(p)

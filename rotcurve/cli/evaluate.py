@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from rotcurve.cli._common import (
+    add_common_options,
     add_physics_options,
     add_radii_option,
     add_storage_options,
@@ -65,7 +66,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         metavar="ROWS",
         help=f"curves evaluated per block; bounds memory (default {BLOCK_ROWS})",
     )
-    p.add_argument("--quiet", action="store_true", help="no progress bar or summary")
+    add_common_options(p, quiet_help="no progress bar or summary")
     p.set_defaults(func=run)
     return p
 

@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from rotcurve.cli._common import (
+    add_common_options,
     add_physics_options,
     add_prior_option,
     add_radii_option,
@@ -139,7 +140,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         action="store_true",
         help="continue an interrupted run: keep its finished shards, write the rest",
     )
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    add_common_options(p)
     p.set_defaults(func=run)
     return p
 

@@ -19,7 +19,7 @@ import argparse
 import sys
 from typing import Any
 
-from rotcurve.cli._common import nonnegative_int, positive_int
+from rotcurve.cli._common import add_common_options, nonnegative_int, positive_int, thread_count
 
 __all__ = ["add_parser", "run"]
 
@@ -87,13 +87,13 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--threads",
-        type=positive_int,
+        type=thread_count,
         default=None,
         metavar="N",
         help="torch CPU threads (default: 1 when training on the CPU, which is fastest for this "
         "small network on a busy machine)",
     )
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars or step notes")
+    add_common_options(p)
     p.set_defaults(func=run)
     return p
 

@@ -23,7 +23,51 @@ from typing import Any
 
 from rotcurve.cli._common import nonnegative_int, positive_int
 
-__all__ = ["add_parser", "run"]
+__all__ = ["add_parser", "run", "check_sample_size"]
+
+#: Bytes per stored value: curves and images are written as float32.
+_BYTES_PER_VALUE = 4
+
+
+def _size(nbytes: float) -> str:
+    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if nbytes < 1024 or unit == "PiB":
+            return f"{nbytes:.0f} {unit}" if unit == "bytes" else f"{nbytes:.1f} {unit}"
+        nbytes /= 1024
+    raise AssertionError  # pragma: no cover
+
+
+def check_sample_size(n: int, values_per_sample: int, out: Any) -> None:
+    """Refuse, before any work, an ``--n`` whose output cannot fit on the disk.
+
+    The samples take ``n * values_per_sample * 4`` bytes (float32, before
+    compression); that must not exceed the free space of the output's folder.
+
+    Raises
+    ------
+    ConfigError
+        One line with the size needed, the space free and the largest ``--n`` that fits.
+    """
+    import os
+    import shutil
+    from pathlib import Path
+
+    from rotcurve.errors import ConfigError
+
+    folder = Path(out).parent if str(Path(out).parent) else Path(".")
+    try:
+        free = shutil.disk_usage(os.fspath(folder)).free
+    except OSError:
+        return  # check_output_path has already refused a folder that is not there
+    per_sample = values_per_sample * _BYTES_PER_VALUE
+    need = n * per_sample
+    if need > free:
+        most = free // per_sample
+        raise ConfigError(
+            f"--n {n:,} needs {_size(need)} for the samples ({n:,} x {values_per_sample} values x "
+            f"{_BYTES_PER_VALUE} bytes) but {folder} has {_size(free)} free; give a smaller --n "
+            f"(at most {most:,} fit) or another output folder"
+        )
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -62,6 +106,7 @@ def run(args: argparse.Namespace) -> int:
 
     check_output_path(args.out, overwrite=args.overwrite)
     model_run = load_run(args.run, which=args.which, device=args.device)
+    check_sample_size(args.n, int(model_run.model_config.input_dim), args.out)
     how = "the prior"
     if args.source != "prior":
         fitted = model_run.aggregates(progress=not args.quiet)

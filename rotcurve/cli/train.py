@@ -19,9 +19,30 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from rotcurve.cli._common import nonnegative_int, positive_float, positive_int
+from rotcurve.cli._common import (
+    add_common_options,
+    nonnegative_int,
+    positive_float,
+    positive_int,
+    thread_count,
+)
 
-__all__ = ["add_parser", "run"]
+__all__ = ["add_parser", "run", "MAX_LATENT_DIM"]
+
+#: The largest ``--latent-dim`` accepted (the default is 4 for curves, 16 for MNIST;
+#: a full-covariance posterior holds d x d numbers per example).
+MAX_LATENT_DIM = 1024
+
+
+def _latent_dim(text: str) -> int:
+    """argparse type of ``--latent-dim``: an integer in 1..MAX_LATENT_DIM."""
+    value = positive_int(text)
+    if value > MAX_LATENT_DIM:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is too large: at most {MAX_LATENT_DIM} (curves use 4, MNIST 16)"
+        )
+    return value
+
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -37,7 +58,13 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, metavar="RUN_DIR", help="the run folder to write")
     m = p.add_argument_group("model")
     m.add_argument("--model", choices=("vae", "ae"), default=None, help="vae (default) or ae")
-    m.add_argument("--latent-dim", type=positive_int, default=None, metavar="D", help="latent dimension (curves: 4)")
+    m.add_argument(
+        "--latent-dim",
+        type=_latent_dim,
+        default=None,
+        metavar="D",
+        help=f"latent dimension, 1..{MAX_LATENT_DIM} (curves: 4)",
+    )
     m.add_argument(
         "--posterior",
         default=None,
@@ -52,7 +79,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     t.add_argument("--seed", type=nonnegative_int, default=0, metavar="S", help="the one random seed (default 0)")
     t.add_argument(
         "--threads",
-        type=positive_int,
+        type=thread_count,
         default=None,
         metavar="N",
         help="CPU threads for torch (default: torch's choice; 1 is often fastest on a busy machine)",
@@ -61,7 +88,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     r.add_argument("--resume", action="store_true", help="continue an interrupted run from checkpoints/last.pt")
     r.add_argument("--overwrite", action="store_true", help="replace an existing run")
     r.add_argument("--download", action="store_true", help="MNIST: fetch the files into DIR first (verified)")
-    r.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_common_options(p)
     p.set_defaults(func=run)
     return p
 
@@ -79,6 +106,22 @@ def _overrides(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]
     }
     train.update(device=args.device, seed=args.seed)
     return model, train
+
+
+def _interrupted_hint(args: argparse.Namespace) -> str:
+    """What to do after Ctrl-C, from what the run folder holds now."""
+    from rotcurve.training.rundir import RunPaths
+
+    paths = RunPaths(args.out)
+    if paths.last.exists():
+        instead = " (instead of --overwrite)" if args.overwrite else ""
+        return f"interrupted; rerun the same command with --resume{instead} to continue"
+    if paths.is_started():
+        return (
+            "interrupted before the first checkpoint; rerun the same command with --overwrite "
+            "to start again"
+        )
+    return "interrupted before anything was saved; rerun the same command to start again"
 
 
 def run(args: argparse.Namespace) -> int:
@@ -105,15 +148,21 @@ def run(args: argparse.Namespace) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     model, train = _overrides(args)
-    result = fit(
-        spec,
-        args.out,
-        model=model,
-        train=train,
-        resume=args.resume,
-        overwrite=args.overwrite,
-        progress=not args.quiet,
-    )
+    try:
+        result = fit(
+            spec,
+            args.out,
+            model=model,
+            train=train,
+            resume=args.resume,
+            overwrite=args.overwrite,
+            progress=not args.quiet,
+        )
+    except KeyboardInterrupt:
+        import sys
+
+        print(f"rotcurve train: {_interrupted_hint(args)}", file=sys.stderr)
+        return 130
     root = result.run_dir
     if result.stop_reason == "already-complete":
         print(f"{root}: the run was already complete ({result.epoch} epochs); nothing to do")

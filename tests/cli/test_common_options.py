@@ -1,0 +1,70 @@
+"""Options every subcommand has, spelled the same everywhere: -q/--quiet."""
+
+from __future__ import annotations
+
+import pytest
+
+from rotcurve.cli import main as cli_main
+from rotcurve.cli.main import build_parser, main
+
+#: The required arguments of each subcommand (placeholders: only parsed, never run).
+MINIMAL = {
+    "quickstart": [],
+    "generate": ["--n", "10", "--out", "x.h5"],
+    "evaluate": ["--params", "t.csv", "--out", "x.h5"],
+    "train": ["--data", "d.h5", "--out", "r"],
+    "encode": ["--run", "r", "--data", "d.h5", "--out", "o.h5"],
+    "reconstruct": ["--run", "r", "--data", "d.h5", "--out", "o.h5"],
+    "sample": ["--run", "r", "--n", "5", "--out", "o.h5"],
+    "score": ["--run", "r", "--data", "d.h5"],
+    "report": ["--run", "r", "--data", "d.h5", "--out", "rep"],
+    "corner": ["--run", "r", "--data", "d.h5", "--out", "c.pdf"],
+}
+COMMANDS = [name.rsplit(".", 1)[1] for name in cli_main.COMMAND_MODULES]
+
+
+def test_the_table_lists_every_subcommand():
+    assert sorted(MINIMAL) == sorted(COMMANDS)
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+@pytest.mark.parametrize("flag", ["-q", "--quiet"])
+def test_every_subcommand_accepts_quiet(command, flag):
+    parser = build_parser()
+    assert parser.parse_args([command, *MINIMAL[command]]).quiet is False
+    assert parser.parse_args([command, *MINIMAL[command], flag]).quiet is True
+
+
+@pytest.fixture(scope="module")
+def tiny(make_tiny_run):
+    return make_tiny_run("quiet")
+
+
+def _quiet_run(capsys, argv):
+    assert main(argv) == 0
+    captured = capsys.readouterr()
+    assert captured.err == ""  # no progress bars, no notes
+    return captured.out
+
+
+def test_quiet_commands_print_only_where_results_went(tiny, tmp_path, capsys):
+    run, data = str(tiny / "run"), str(tiny / "curves.h5")
+    out = _quiet_run(capsys, ["encode", "--run", run, "--data", data, "--out", str(tmp_path / "z.h5"), "-q"])
+    assert str(tmp_path / "z.h5") in out and len(out.splitlines()) == 1
+    out = _quiet_run(capsys, ["reconstruct", "--run", run, "--data", data, "--out", str(tmp_path / "r.h5"), "-q"])
+    assert str(tmp_path / "r.h5") in out and len(out.splitlines()) == 1
+    out = _quiet_run(capsys, ["sample", "--run", run, "--n", "20", "--out", str(tmp_path / "s.h5"), "-q"])
+    assert str(tmp_path / "s.h5") in out and len(out.splitlines()) == 1
+    out = _quiet_run(capsys, ["score", "--run", run, "--data", data, "-q"])
+    assert out.lstrip().startswith("{")
+
+
+def test_train_quiet_has_no_progress_bar(tmp_path, capsys):
+    import numpy as np
+
+    from rotcurve.testing import write_curves
+
+    write_curves(tmp_path / "c.h5", 120, radii=np.geomspace(0.1, 50.0, 8))
+    out = _quiet_run(capsys, ["train", "--data", str(tmp_path / "c.h5"), "--out", str(tmp_path / "run"),
+                              "--epochs", "1", "--batch-size", "60", "--device", "cpu", "-q"])
+    assert f"run folder: {tmp_path / 'run'}" in out
