@@ -80,6 +80,11 @@ def _stdout_to_devnull() -> None:
 
 
 def _os_error_line(prog: str, exc: OSError) -> str:
+    import errno
+
+    if exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
+        where = f" while writing {exc.filename}" if getattr(exc, "filename", None) else ""
+        return f"{prog}: error: no space left on device{where}; free space or choose another --out"
     where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
     reason = exc.strerror or str(exc)
     return f"{prog}: error: {where}{reason}; check the path and its permissions"
@@ -109,8 +114,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
         _stdout_to_devnull()  # the reader has gone: stop quietly, as `yes | head -1` does
         return EXIT_BROKEN_PIPE
-    except RotcurveError as exc:
-        print(f"{prog}: error: {exc}", file=sys.stderr)
+    except RotcurveError as exc:  # in its command-line wording (flags, not argument names)
+        print(f"{prog}: error: {getattr(exc, 'cli_message', None) or exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"{prog}: interrupted; nothing half-written was kept", file=sys.stderr)
