@@ -2,6 +2,10 @@
 
 Everything here is float64 and vectorised over ``N`` parameter sets and
 ``n_r`` radii; units are those of :mod:`rotcurve.units` (kpc, km/s, Msun).
+Every entry point also takes astropy Quantities of any compatible unit
+(``Rd=3000 * u.pc``, radii in pc, masses in kg, ``H0`` in 1/s) and converts
+them; a wrong kind of unit is a one-line :class:`~rotcurve.errors.ConfigError`.
+Results are plain float64 arrays in the internal units.
 This package never imports torch; the same formulas on torch tensors live in
 :mod:`rotcurve.physics.torch_backend` (import it explicitly).
 
