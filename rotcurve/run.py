@@ -7,11 +7,20 @@
 >>> v_hat = run.reconstruct(v_kms)                    # (N, n_r) km/s
 >>> new = run.sample(1000, seed=1)                    # (1000, n_r) km/s
 >>> run.score("curves.h5")                            # held-out metrics (dict)
+>>> enc = run.encode("curves.h5")                     # a curve file works too
+>>> run.encode_file("curves.h5", "lat.h5", split="test")  # doctest: +SKIP
+>>> read_latents("lat.h5")            # DataFrame: row, z1..zd, z1_std.., Md, Rd, Mh, c
 
 Everything goes in and comes out as numpy arrays in the file format's units:
 circular velocities in km/s on the run's radius grid (kpc), or, for a model
 trained on MNIST, images with pixels in [0, 1].  The model's own
-(normalised) space stays inside.
+(normalised) space stays inside.  :meth:`Run.decode` refuses latent points
+it cannot decode meaningfully (non-finite values; for a VAE any
+``|z_j| >`` :data:`LATENT_LIMIT` = 10 prior standard deviations) and, like
+every method returning curves, decoded velocities that are not finite,
+not > 0 or not below the speed of light: a one-line
+:class:`~rotcurve.errors.DataError` saying how many rows, never a silent
+``inf`` or 0 km/s.
 
 Metrics of :meth:`Run.score`
 ----------------------------
@@ -59,6 +68,9 @@ __all__ = [
     "AGGREGATE_FORMAT",
     "AGGREGATE_MAX_FIT",
     "AGGREGATE_MAX_VAL",
+    "LATENT_LIMIT",
+    "SPEED_OF_LIGHT_KMS",
+    "read_latents",
 ]
 
 #: ``format`` attribute of the files :meth:`Run.encode_file` writes.
@@ -76,6 +88,13 @@ AGGREGATE_MAX_FIT: int = 20000
 #: Most validation latents the aggregates are compared on.
 AGGREGATE_MAX_VAL: int = 5000
 _AGGREGATE_VERSION = 1
+
+#: Largest ``|z_j|`` :meth:`Run.decode` accepts from a VAE: ten standard
+#: deviations of its ``N(0, I)`` prior (a prior draw exceeds it with probability
+#: 1.5e-23 per coordinate; the decoder has never seen such points).
+LATENT_LIMIT: float = 10.0
+#: Speed of light in km/s: a decoded circular velocity must stay below it.
+SPEED_OF_LIGHT_KMS: float = 299792.458
 
 _SCORE_STREAM = 0x5C0E
 _SAMPLE_STREAM = 0x5A3B
@@ -297,8 +316,28 @@ class Run:
         """
         self.normaliser.check_compatible(to_value(radii, "kpc", "radii"), source=source)
 
+    def _read_curve_file(self, path: str | os.PathLike[str]) -> np.ndarray:
+        """Every curve (km/s, float64) of a rotcurve file on the run's radius grid."""
+        from rotcurve.io import open_dataset
+
+        spec = os.fspath(path)
+        if spec.startswith("mnist:"):
+            raise ConfigError(
+                f"{spec}: give MNIST images as an array (rotcurve.datasets.load_mnist), or write the "
+                "posteriors of a split with Run.encode_file('mnist:DIR', out, split=...)"
+            )
+        if self.kind == "mnist":
+            raise DataError(f"{spec}: a curve file, but the run was trained on MNIST images; give images")
+        with open_dataset(spec) as ds:
+            self.check_radii(ds.radii, source=spec)
+            parts = [np.asarray(block["v_circ"], dtype=np.float64) for _, _, block in ds.iter_blocks(65536)]
+            n_r = len(ds.radii)
+        return np.concatenate(parts) if parts else np.zeros((0, n_r))
+
     def _as_model_input(self, data: Any) -> np.ndarray:
         """Data in physical units -> normalised float32 ``(N, input_dim)``."""
+        if isinstance(data, (str, os.PathLike)):
+            data = self._read_curve_file(data)
         arr = np.asarray(data if self.kind == "mnist" else to_value(data, "km/s", "curves"))
         dim = self.model_config.input_dim
         if self.kind == "mnist":
@@ -323,12 +362,40 @@ class Run:
             )
         return np.asarray(self.normaliser.transform(arr.astype(np.float64)), dtype=np.float32)
 
-    def _to_physical(self, x: np.ndarray) -> np.ndarray:
-        """Model data space -> km/s (float64), or images (float32 in [0, 1])."""
+    def _to_physical(self, x: np.ndarray, *, what: str = "decoded") -> np.ndarray:
+        """Model data space -> km/s (float64), or images (float32 in [0, 1]).
+
+        Raises :class:`DataError` (how many rows, and the limit) for curves
+        whose velocities are not finite, not > 0 (an underflow to 0 km/s) or
+        not below the speed of light, and for images that are not finite:
+        never a silent ``inf`` or 0.
+        """
+        n = len(x)
         if self.kind == "mnist":
+            bad = ~np.isfinite(x).all(axis=1)
+            if bad.any():
+                raise DataError(
+                    f"{int(bad.sum())} of {n} {what} images are not finite (NaN or infinite pixels); "
+                    "the model's output is unusable for these latent points"
+                )
             out = np.clip(x.astype(np.float32), 0.0, 1.0)
-            return out.reshape(len(out), *self.image_shape) if self.image_shape else out
-        return np.asarray(self.normaliser.inverse(x.astype(np.float64)), dtype=np.float64)
+            return out.reshape(n, *self.image_shape) if self.image_shape else out
+        with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+            v = np.asarray(self.normaliser.inverse(x.astype(np.float64)), dtype=np.float64)
+            bad = ~((v > 0.0) & (v < SPEED_OF_LIGHT_KMS)).all(axis=1)  # NaN fails both
+        if bad.any():
+            rows = v[bad]
+            span = (
+                f"here {np.nanmin(rows):.3g} to {np.nanmax(rows):.3g} km/s"
+                if not np.isnan(rows).all()
+                else "here NaN"
+            )
+            raise DataError(
+                f"{int(bad.sum())} of {n} {what} curves leave the physical range (every velocity must "
+                f"be finite, > 0 and below the speed of light, {SPEED_OF_LIGHT_KMS:.0f} km/s; {span}); "
+                "the latent points are far from where the model was trained"
+            )
+        return v
 
     def _chunks(self, x: np.ndarray, batch_size: int) -> Iterator[torch.Tensor]:
         import torch
@@ -342,8 +409,9 @@ class Run:
 
         Parameters
         ----------
-        data : array_like
-            ``(N, n_r)`` circular velocities in km/s on :attr:`radii` (finite,
+        data : array_like or path
+            A rotcurve curve file (str or os.PathLike; every curve, which must
+            be on :attr:`radii`), or ``(N, n_r)`` circular velocities in km/s on :attr:`radii` (finite,
             > 0; an astropy Quantity of any velocity unit is converted), or ``(N, 28, 28)`` / ``(N, 784)`` images in [0, 1] (uint8
             0..255 accepted) for an MNIST run.
         batch_size : int, keyword-only
@@ -357,7 +425,8 @@ class Run:
         Raises
         ------
         DataError
-            Wrong shape, or velocities that are not finite and positive.
+            Wrong shape, velocities that are not finite and positive, a file
+            on another radius grid (naming both) or not a curve file.
         """
         import torch
 
@@ -375,10 +444,22 @@ class Run:
     def decode(self, z: Any, *, batch_size: int = 8192) -> np.ndarray:
         """Decode latent points to curves in km/s (or images).
 
+        Which latent points are decoded (the rest raise, never a silent
+        ``inf`` or 0 km/s):
+
+        * every value must be finite;
+        * for a VAE, every coordinate must satisfy ``|z_j| <=``
+          :data:`LATENT_LIMIT` (10, in standard deviations of the ``N(0, I)``
+          prior): beyond it the decoder extrapolates into space it was never
+          trained on (a plain autoencoder has no prior, so no such limit);
+        * every decoded velocity must be finite, > 0 and below the speed of
+          light (:data:`SPEED_OF_LIGHT_KMS`), so an overflow (``inf``) or an
+          underflow (0 km/s) is refused; decoded images must be finite.
+
         Parameters
         ----------
         z : array_like, shape (N, d)
-            Latent points.
+            Latent points (dimensionless).
         batch_size : int, keyword-only
             Points per forward pass.
 
@@ -387,23 +468,40 @@ class Run:
         ndarray
             ``(N, n_r)`` float64 km/s on :attr:`radii`, or ``(N, 28, 28)``
             float32 images in [0, 1].
+
+        Raises
+        ------
+        DataError
+            A wrong shape, or rows breaking the rules above; the message says
+            how many rows and the limit.
         """
         import torch
 
         batch_size = _check_batch_size(batch_size)
-        z = np.asarray(to_value(z, "1", "latent points"), dtype=np.float32)
+        z = np.asarray(to_value(z, "1", "z"), dtype=np.float64)
         if z.ndim == 1 and self.latent_dim == 1:
             z = z[:, None]
         if z.ndim != 2 or z.shape[1] != self.latent_dim:
             raise DataError(
-                f"latent points of shape {z.shape} do not fit d = {self.latent_dim}; "
+                f"latent points z of shape {z.shape} do not fit d = {self.latent_dim}; "
                 f"give (N, {self.latent_dim})"
             )
-        if not np.isfinite(z).all():
-            raise DataError("latent points must be finite")
+        n = len(z)
+        bad = ~np.isfinite(z).all(axis=1)
+        if bad.any():
+            raise DataError(f"{int(bad.sum())} of {n} latent points z hold NaN or infinite values; give finite z")
+        if self.model_config.model == "vae" and n:
+            far = np.abs(z).max(axis=1) > LATENT_LIMIT
+            if far.any():
+                raise DataError(
+                    f"{int(far.sum())} of {n} latent points z have a coordinate beyond |z_j| = "
+                    f"{LATENT_LIMIT:g} (standard deviations of the model's N(0, I) prior; the largest here "
+                    f"is {np.abs(z).max():.3g}); the decoder was never trained there: give z within the limit"
+                )
+        z32 = z.astype(np.float32)
         outs = [np.zeros((0, self.model_config.input_dim), dtype=np.float32)]
         with torch.no_grad():
-            for zb in self._chunks(z, batch_size):
+            for zb in self._chunks(z32, batch_size):
                 outs.append(self.model.decode(zb).float().cpu().numpy())
         return self._to_physical(np.concatenate(outs))
 
@@ -412,8 +510,8 @@ class Run:
 
         Parameters
         ----------
-        data : array_like
-            As for :meth:`encode`.
+        data : array_like or path
+            As for :meth:`encode` (arrays, or a curve file).
         batch_size : int, keyword-only
             Examples per forward pass.
 
@@ -430,7 +528,7 @@ class Run:
         with torch.no_grad():
             for xb in self._chunks(x, batch_size):
                 outs.append(self.model.reconstruct(xb).float().cpu().numpy())
-        return self._to_physical(np.concatenate(outs))
+        return self._to_physical(np.concatenate(outs), what="reconstructed")
 
     def sample(
         self, n: int, *, seed: int = 0, source: str = "prior", batch_size: int = 8192
@@ -537,29 +635,32 @@ class Run:
         data: str | os.PathLike[str],
         out: str | os.PathLike[str],
         *,
-        split: str = "test",
+        split: str | None = None,
         overwrite: bool = False,
         batch_size: int = 8192,
         progress: bool = False,
     ) -> Path:
-        """Encode every curve of a file (or an MNIST split) into an HDF5 file, atomically.
+        """Encode the curves of a file (or an MNIST split) into an HDF5 file, atomically.
 
         The output holds ``/latent/mean (N, d)`` and ``/latent/covariance
-        (N, d, d)`` (float64), ``/radii`` (kpc) and ``/params`` (the true
-        Md, Rd, Mh, c, when the input has them) for curves, ``/labels`` for
-        MNIST, and root attributes ``format = "rotcurve-latents"``, ``run``,
-        ``checkpoint``, ``epoch``, ``data``, ``model_config`` (JSON) and the
-        library versions.
+        (N, d, d)`` (float64), ``/rows (N,)`` (each example's row in the
+        source), ``/radii`` (kpc) and ``/params`` (the true Md, Rd, Mh, c,
+        when the input has them) for curves, ``/labels`` for MNIST, and root
+        attributes ``format = "rotcurve-latents"``, ``run``, ``checkpoint``,
+        ``epoch``, ``data``, ``split``, ``model_config`` (JSON) and the
+        library versions.  Read it back with :func:`read_latents`.
 
         Parameters
         ----------
         data : path or "mnist:DIR"
-            A curve file on the run's radius grid, or MNIST (then ``split``
-            of the run's own split is encoded).
+            A curve file on the run's radius grid, or MNIST.
         out : path
             The output file.
         split : str, keyword-only
-            MNIST only: "train", "val" or "test".
+            "train", "val" or "test": that part of the run's own split of
+            its training data (same seed and fractions).  Unset: every row of
+            a curve file, the test split of MNIST.  A split of a curve file
+            other than the run's training file is refused (it has no split).
         overwrite : bool, keyword-only
             Replace an existing ``out``.
         batch_size : int, keyword-only
@@ -571,6 +672,13 @@ class Run:
         -------
         Path
             ``out``.
+
+        Raises
+        ------
+        ConfigError
+            ``split`` given for a curve file that is not the run's training file.
+        DataError
+            Another radius grid, images for a curve run or the reverse.
         """
         return _encode_file(
             self, os.fspath(data), Path(out), split=split, overwrite=overwrite,
@@ -757,7 +865,8 @@ class Run:
                         )
                         sums += parts.double()
                         if self.kind == "curves":
-                            v_hat = self._to_physical(self.model.reconstruct(xb).float().cpu().numpy())
+                            x_hat = self.model.reconstruct(xb).float().cpu().numpy()
+                            v_hat = self._to_physical(x_hat, what="reconstructed")
                             vb = v[i * batch_size : i * batch_size + len(xb)]
                             err = v_hat - vb
                             sq_err += float(np.sum(err * err))
@@ -794,7 +903,7 @@ def _check_out(path: Path, overwrite: bool) -> None:
     if path.is_dir():
         raise DataError(f"{path} is a folder; give a file name for the output")
     if path.exists() and not overwrite:
-        raise OutputExistsError(f"{path} exists; pass --overwrite to replace it")
+        raise OutputExistsError(f"{path} exists; pass overwrite=True to replace it")
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise DataError(f"{path}: folder {folder} does not exist; create it first")
@@ -829,8 +938,25 @@ def _curve_attrs(run: Run, command: str, extra: dict[str, Any]) -> dict[str, Any
     return attrs
 
 
+def _training_file_rows(run: Run, data: str, n: int, split: str) -> np.ndarray:
+    """Sorted rows of ``split`` of the run's own split of its training file ``data``.
+
+    Raises :class:`ConfigError` when ``data`` is not that file (unchanged).
+    """
+    from rotcurve.datasets.splits import Split, split_indices
+    from rotcurve.training.rundir import data_fingerprint
+
+    split = Split.parse(split).value
+    if data_fingerprint(data) != run.data.get("fingerprint") or n != int(run.data.get("n", -1)):
+        raise ConfigError(
+            f"split {split!r} is defined only for the run's training file ({run.data.get('spec', '?')}) "
+            f"and MNIST; {data} is another file: leave the split unset to encode all its rows"
+        )
+    return split_indices(n, int(run.data["seed"]), tuple(run.data["fractions"]))[split]
+
+
 def _encode_file(
-    run: Run, data: str, out: Path, *, split: str, overwrite: bool, batch_size: int, progress: bool
+    run: Run, data: str, out: Path, *, split: str | None, overwrite: bool, batch_size: int, progress: bool
 ) -> Path:
     import h5py
     from tqdm.auto import tqdm
@@ -842,13 +968,16 @@ def _encode_file(
     d = run.latent_dim
     labels = params = radii = None
     if data.startswith("mnist:"):
+        from rotcurve.datasets.splits import Split
         from rotcurve.datasets.training import load_training_data
 
         if run.kind != "mnist":
             raise DataError(f"{data} holds images but the run was trained on rotation curves; use a curve file")
+        split = "test" if split is None else Split.parse(split).value
         td = load_training_data(data, seed=int(run.data["seed"]), fractions=tuple(run.data["fractions"]))
         x = td.split(split).numpy()
         labels = td.labels[split].numpy() if td.labels else None
+        rows = np.asarray(td.indices[split], dtype=np.int64)
         n = len(x)
 
         def blocks() -> Iterator[tuple[int, np.ndarray, Any]]:
@@ -856,6 +985,8 @@ def _encode_file(
                 yield start, x[start : start + 65536], None
 
         source = {"data": data, "split": split}
+        prefix = td.meta.get("index_sources", {}).get(split, "MNIST")
+        rows_note = f"row of each image in the {prefix}-* IDX files"
     else:
         from rotcurve.io import open_dataset
 
@@ -863,16 +994,29 @@ def _encode_file(
             raise DataError(f"{data} holds rotation curves but the run was trained on MNIST; use mnist:DIR")
         with open_dataset(data) as ds:
             run.check_radii(ds.radii, source=data)
-            n, radii, has_params = ds.n, np.asarray(ds.radii), ds.has_params
+            n_file, radii, has_params = ds.n, np.asarray(ds.radii), ds.has_params
+        picked = None if split is None else _training_file_rows(run, data, n_file, split)
+        rows = np.arange(n_file, dtype=np.int64) if picked is None else picked
+        n = len(rows)
 
         def blocks() -> Iterator[tuple[int, np.ndarray, Any]]:
+            done = 0
             with open_dataset(data) as ds:
                 frame = ds.params if has_params else None
                 for start, stop, block in ds.iter_blocks(65536):
-                    yield start, block["v_circ"], None if frame is None else frame.iloc[start:stop]
+                    v = block["v_circ"]
+                    sel = np.arange(start, stop)
+                    if picked is not None:
+                        lo, hi = np.searchsorted(picked, [start, stop])
+                        sel = picked[lo:hi]
+                        v = v[sel - start]
+                    if len(sel):
+                        yield done, v, None if frame is None else frame.iloc[sel]
+                        done += len(sel)
 
         params = has_params
-        source = {"data": str(Path(data).resolve())}
+        source = {"data": str(Path(data).resolve()), "split": split or "all"}
+        rows_note = "row of each curve in the source file"
     with atomic_path(out, overwrite=overwrite) as tmp, h5py.File(tmp, "w") as f:
         f.attrs["format"] = LATENT_FORMAT
         for key, value in {**_versions(), **source}.items():
@@ -888,6 +1032,7 @@ def _encode_file(
         cov = g.create_dataset("covariance", shape=(n, d, d), dtype=np.float64)
         mean.attrs["description"] = "posterior mean of z"
         cov.attrs["description"] = "posterior covariance of z"
+        f.create_dataset("rows", data=rows).attrs["description"] = rows_note
         if radii is not None:
             f.create_dataset("radii", data=radii).attrs["units"] = "kpc"
         if labels is not None:
@@ -1028,7 +1173,7 @@ def _iter_samples(run: Run, n: int, *, seed: int, source: str, batch_size: int) 
 
     with torch.no_grad():
         for z in _iter_latents(run, n, seed=seed, source=source, batch_size=batch_size):
-            yield run._to_physical(run.model.decode(z).float().cpu().numpy())
+            yield run._to_physical(run.model.decode(z).float().cpu().numpy(), what="sampled")
 
 
 # ------------------------------------------------------------------ aggregates
@@ -1244,10 +1389,109 @@ def load_run(run_dir: str | os.PathLike[str], *, which: str = "best", device: An
         root = path.parent.parent if path.parent.name == "checkpoints" else path.parent
     else:
         if not path.exists():
-            raise DataError(f"{path}: no such run folder; give the --out folder of `rotcurve train`")
+            raise DataError(
+                f"{path}: no such run folder; give a folder written by rotcurve train (rotcurve.training.fit)"
+            )
         root = path
         checkpoint = path / "checkpoints" / f"{which}.pt"
         if not checkpoint.exists() and not (path / "checkpoints").is_dir():
             raise DataError(f"{path} is not a rotcurve run folder (it has no checkpoints/); check the path")
     model, state = load_checkpoint(checkpoint, device=dev)
     return Run(root, checkpoint, model, state, dev)
+
+
+def read_latents(path: str | os.PathLike[str]) -> Any:
+    """Read a latents file (``rotcurve encode`` / :meth:`Run.encode_file`) as a DataFrame.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per encoded example, columns in this order: ``row`` (the
+        example's row in the source file, when recorded), ``name`` (an
+        identifier, when the file has one), ``z1`` ... ``zd`` (posterior
+        means), ``z1_std`` ... ``zd_std`` (posterior standard deviations,
+        the square roots of the covariance diagonal; 0 for an
+        autoencoder), the true parameters ``Md`` (Msun), ``Rd`` (kpc),
+        ``Mh`` (Msun), ``c`` when the file holds them, and ``label`` for
+        MNIST.  ``DataFrame.attrs`` holds the file's attributes (run,
+        checkpoint, epoch, data, split, versions; ``model_config`` as a
+        dict) and ``radii`` (a list, kpc) for curves.  The full covariances are in
+        the file's ``/latent/covariance (N, d, d)``.
+
+    Raises
+    ------
+    DataError
+        A missing file, one that is not HDF5, a rotcurve curve file or any
+        other file that is not a latents file, or a damaged one.
+    """
+    import h5py
+    import pandas as pd
+
+    p = Path(os.fspath(path))
+    if not p.is_file():
+        raise DataError(f"{p}: no such file; give a latents file written by rotcurve encode (Run.encode_file)")
+    try:
+        f = h5py.File(p, "r")
+    except OSError:
+        raise DataError(f"{p} is not an HDF5 file; give a latents file written by rotcurve encode") from None
+    with f:
+        fmt = f.attrs.get("format")
+        fmt = fmt.decode() if isinstance(fmt, bytes) else fmt
+        if fmt != LATENT_FORMAT:
+            if "v_circ" in f and "radii" in f:
+                what = "a rotcurve curve file, not latents: encode it first (Run.encode_file or rotcurve encode)"
+            else:
+                what = f"not a rotcurve latents file (format {fmt!r}, expected {LATENT_FORMAT!r})"
+            raise DataError(f"{p} is {what}")
+        try:
+            mean = np.asarray(f["latent/mean"][...], dtype=np.float64)
+            cov = np.asarray(f["latent/covariance"][...], dtype=np.float64)
+        except KeyError:
+            raise DataError(f"{p} is damaged: it lacks /latent/mean or /latent/covariance; encode again") from None
+        if mean.ndim != 2 or cov.shape != (*mean.shape, mean.shape[1]):
+            raise DataError(
+                f"{p} is damaged: /latent/mean {mean.shape} and /latent/covariance {cov.shape} do not fit"
+            )
+        n, d = mean.shape
+        columns: dict[str, Any] = {}
+        extra = {name: f[name] for name in ("rows", "name", "labels") if name in f}
+        for key, ds in extra.items():
+            if ds.shape != (n,):
+                raise DataError(f"{p} is damaged: /{key} has shape {ds.shape}, expected ({n},)")
+        if "rows" in extra:
+            columns["row"] = extra["rows"][...].astype(np.int64)
+        if "name" in extra:
+            columns["name"] = extra["name"].asstr()[...] if extra["name"].dtype.kind in "OS" else extra["name"][...]
+        for j in range(d):
+            columns[f"z{j + 1}"] = mean[:, j]
+        std = np.sqrt(np.clip(np.diagonal(cov, axis1=1, axis2=2), 0.0, None))
+        for j in range(d):
+            columns[f"z{j + 1}_std"] = std[:, j]
+        if "params" in f:
+            names = [k for k in ("Md", "Rd", "Mh", "c") if k in f["params"]]
+            for name in names + sorted(set(f["params"]) - set(names)):
+                values = np.asarray(f["params"][name][...], dtype=np.float64)
+                if values.shape != (n,):
+                    raise DataError(f"{p} is damaged: /params/{name} has shape {values.shape}, expected ({n},)")
+                columns[name] = values
+        if "labels" in extra:
+            columns["label"] = extra["labels"][...].astype(np.int64)
+        attrs: dict[str, Any] = {}
+        for key, value in f.attrs.items():
+            value = value.decode() if isinstance(value, bytes) else value
+            attrs[key] = value.item() if isinstance(value, np.generic) else value
+        if isinstance(attrs.get("model_config"), str):
+            try:
+                attrs["model_config"] = json.loads(attrs["model_config"])
+            except ValueError:
+                pass
+        if "radii" in f:
+            attrs["radii"] = [float(r) for r in f["radii"][...]]
+    frame = pd.DataFrame(columns, index=pd.RangeIndex(n))
+    frame.attrs.update(attrs)
+    return frame

@@ -3,11 +3,16 @@
 ::
 
     rotcurve encode --run runs/vae4 --data curves.h5 --out latents.h5
+    rotcurve encode --run runs/vae4 --data curves.h5 --split test --out test-latents.h5
 
 The output (HDF5, written atomically) holds ``/latent/mean (N, d)``,
 ``/latent/covariance (N, d, d)``, ``/radii`` (kpc), the true ``/params``
-when the input has them, and attributes naming the run, its checkpoint and
-the library versions (see :meth:`rotcurve.run.Run.encode_file`).
+when the input has them, ``/rows`` (each curve's row in the input), and
+attributes naming the run, its checkpoint and the library versions (see
+:meth:`rotcurve.run.Run.encode_file`).  ``--split`` picks the train, val or
+test rows of the run's own split when ``--data`` is the run's training file
+(another file has no split: every row is encoded, and ``--split`` is
+refused).  Read the output with :func:`rotcurve.run.read_latents`.
 """
 
 from __future__ import annotations
@@ -31,7 +36,13 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     add_run_options(p)
     p.add_argument("--data", required=True, metavar="FILE|mnist:DIR", help="curves to encode (or MNIST)")
-    p.add_argument("--split", default="test", choices=("train", "val", "test"), help="MNIST only: which split")
+    p.add_argument(
+        "--split",
+        default=None,
+        choices=("train", "val", "test"),
+        help="encode only this part of the run's own split of its training data (the run's "
+        "training file, or MNIST); default: every curve of the file, MNIST's test split",
+    )
     p.add_argument("--out", required=True, metavar="FILE", help="output HDF5 file")
     p.add_argument("--overwrite", action="store_true", help="replace an existing output")
     p.set_defaults(func=run)
@@ -53,5 +64,6 @@ def run(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         progress=not args.quiet,
     )
-    print(f"wrote the posteriors (d = {model_run.latent_dim}) of {args.data} to {out}")
+    which = f"the {args.split} split of " if args.split else ""
+    print(f"wrote the posteriors (d = {model_run.latent_dim}) of {which}{args.data} to {out}")
     return 0

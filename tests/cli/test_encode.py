@@ -91,3 +91,47 @@ def test_bad_checkpoints(run_dir, tmp_path, capsys, damage):
 def test_missing_run(tmp_path, run_dir, capsys):
     _fails(capsys, ["encode", "--run", str(tmp_path / "nope"), "--data", str(run_dir / "curves.h5"),
                     "--out", str(tmp_path / "x.h5")], "no such run folder")
+
+
+def test_read_latents_gives_latents_and_true_parameters_of_the_cli_output(run_dir, tmp_path, capsys):
+    from rotcurve.io import read_dataset
+    from rotcurve.run import read_latents
+
+    out = tmp_path / "lat.h5"
+    assert main(["encode", "--run", str(run_dir / "run"), "--data", str(run_dir / "curves.h5"), "--out", str(out), "--quiet"]) == 0
+    frame = read_latents(out)
+    assert list(frame.columns) == ["row", "z1", "z2", "z3", "z1_std", "z2_std", "z3_std", "Md", "Rd", "Mh", "c"]
+    data = read_dataset(run_dir / "curves.h5")
+    with h5py.File(out) as f:
+        np.testing.assert_array_equal(frame[["z1", "z2", "z3"]].to_numpy(), f["latent/mean"][:])
+        std = np.sqrt(np.diagonal(f["latent/covariance"][:], axis1=1, axis2=2))
+        np.testing.assert_allclose(frame[["z1_std", "z2_std", "z3_std"]].to_numpy(), std, rtol=1e-15)
+    for name in ("Md", "Rd", "Mh", "c"):
+        np.testing.assert_array_equal(frame[name].to_numpy(), data.params[name].to_numpy())
+    np.testing.assert_array_equal(frame["row"].to_numpy(), np.arange(200))
+    assert frame.attrs["run"] == str((run_dir / "run").resolve()) and frame.attrs["model_config"]["latent_dim"] == 3
+    np.testing.assert_array_equal(frame.attrs["radii"], RADII)
+
+
+def test_split_is_honoured_for_the_training_file(run_dir, tmp_path, capsys):
+    from rotcurve.datasets.splits import split_indices
+    from rotcurve.run import load_run, read_latents
+
+    out = tmp_path / "val.h5"
+    argv = ["encode", "--run", str(run_dir / "run"), "--data", str(run_dir / "curves.h5"), "--split", "val",
+            "--out", str(out), "--quiet"]
+    assert main(argv) == 0
+    assert "the val split of" in capsys.readouterr().out
+    run = load_run(run_dir / "run")
+    rows = split_indices(200, int(run.data["seed"]), tuple(run.data["fractions"]))["val"]
+    frame = read_latents(out)
+    np.testing.assert_array_equal(frame["row"].to_numpy(), rows)
+    assert len(frame) == len(rows) < 200
+
+
+def test_split_of_another_file_is_a_one_line_error(run_dir, tmp_path, capsys):
+    other = _curves(tmp_path / "other.h5", n=50, seed=3)
+    out = tmp_path / "lat.h5"
+    _fails(capsys, ["encode", "--run", str(run_dir / "run"), "--data", str(other), "--split", "val", "--out", str(out)],
+           "split 'val' is defined only for the run's training file")
+    assert not out.exists()
