@@ -411,9 +411,10 @@ class Run:
         ----------
         data : array_like or path
             A rotcurve curve file (str or os.PathLike; every curve, which must
-            be on :attr:`radii`), or ``(N, n_r)`` circular velocities in km/s on :attr:`radii` (finite,
-            > 0; an astropy Quantity of any velocity unit is converted), or ``(N, 28, 28)`` / ``(N, 784)`` images in [0, 1] (uint8
-            0..255 accepted) for an MNIST run.
+            be on :attr:`radii`); ``(N, n_r)`` circular velocities in km/s on
+            :attr:`radii` (finite, > 0; an astropy Quantity of any velocity
+            unit is converted); or ``(N, 28, 28)`` / ``(N, 784)`` images in
+            [0, 1] (uint8 0..255 accepted) for an MNIST run.
         batch_size : int, keyword-only
             Examples per forward pass.
 
