@@ -159,19 +159,42 @@ def load_toml(path: str | Path) -> dict[str, Any]:
             return tomllib.load(fh)
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such file; check the path") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path} is a folder, not a TOML file; check the path") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{path} is not a UTF-8 text file (byte {exc.start} is {exc.object[exc.start:exc.start + 1]!r}); "
+            "give a TOML file such as data/priors/reference.toml"
+        ) from None
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: malformed TOML ({exc}); fix the file") from None
+        raise ConfigError(f"{path}: malformed TOML ({_one_line(exc)}); fix the file") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read it ({exc.strerror or exc}); check the path") from None
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return " ".join(text.split())
 
 
 def load_json(path: str | Path) -> dict[str, Any]:
     """Read a JSON file into a dict, with a clear error when it is malformed."""
     path = Path(path)
     try:
-        return json.loads(path.read_text())
+        return json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such file; check the path") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path} is a folder, not a JSON file; check the path") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{path} is not a UTF-8 text file (byte {exc.start} is {exc.object[exc.start:exc.start + 1]!r}); "
+            "fix or delete the file"
+        ) from None
     except json.JSONDecodeError as exc:
         raise ConfigError(f"{path}: malformed JSON ({exc}); fix or delete the file") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read it ({exc.strerror or exc}); check the path") from None
 
 
 def save_json(obj: Any, path: str | Path) -> Path:

@@ -147,20 +147,24 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 @contextlib.contextmanager
 def _notes(enabled: bool) -> Iterator[None]:
-    """Print the generator's INFO notes on stderr while the command runs."""
+    """Print the generator's INFO notes on stderr while the command runs.
+
+    Warnings (a damaged shard written again on --resume) are printed even
+    with --quiet, one line each.
+    """
     logger = logging.getLogger("rotcurve.generator")
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("rotcurve generate: %(message)s"))
-    old_level = logger.level
-    if enabled:
-        logger.addHandler(handler)
-        logger.setLevel(logging.INFO)
+    old_level, old_propagate = logger.level, logger.propagate
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO if enabled else logging.WARNING)
+    logger.propagate = False  # no second copy through the root logger
     try:
         yield
     finally:
-        if enabled:
-            logger.removeHandler(handler)
-            logger.setLevel(old_level)
+        logger.removeHandler(handler)
+        logger.setLevel(old_level)
+        logger.propagate = old_propagate
 
 
 def run(args: argparse.Namespace) -> int:

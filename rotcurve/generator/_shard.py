@@ -13,7 +13,11 @@ schedule writes the same bytes:
   (32 bytes a curve), not by ``N``;
 * the file is written under a temporary name and renamed into place when
   complete (:class:`rotcurve.io.CurveWriter`), so a shard file that exists is
-  a finished shard.
+  a finished shard;
+* a curve that is not finite once stored (a prior reaching galaxies whose
+  velocities overflow float32) stops the shard with a
+  :class:`~rotcurve.errors.ConfigError` naming the curve and its parameters;
+  numpy's overflow warnings are not printed (the check replaces them).
 """
 
 from __future__ import annotations
@@ -121,19 +125,66 @@ def write_shard(
     """
     from rotcurve.generator.priors import prior_from_dict
     from rotcurve.generator.radii import RadiiSpec
-    from rotcurve.io.format import CurveWriter
-    from rotcurve.physics import rotation_curves
+    from rotcurve.io.format import NonFiniteError
 
     n, size = int(request["n"]), int(request["shard_size"])
     start, stop = shard_bounds(n, size, index)
     rows = stop - start
     prior = prior_from_dict(request["prior"])
     radii = RadiiSpec.from_dict(request["radii"]).grid()
-    H0, Delta = float(request["H0"]), float(request["Delta"])
-    components = bool(request["components"])
     dtype = str(request["dtype"])
     params = prior.sample(rows, shard_rng(int(request["seed"]), index))
     step = block_rows(rows, radii.size, dtype)
+    # The shard file of a multi-shard run is locked by the run as a whole (FILE.lock).
+    single = -(-n // size) == 1
+    try:
+        _write_blocks(path, request, index, radii, params, step, lock=single, report=report)
+    except NonFiniteError as exc:
+        raise _unstorable(exc, params, start, dtype, radii) from None
+    return rows
+
+
+def _unstorable(
+    exc: Any, params: Mapping[str, np.ndarray], start: int, dtype: str, radii: np.ndarray
+) -> Exception:
+    """The error for a curve that cannot be stored, in terms of the prior and the curve's galaxy."""
+    from rotcurve.errors import ConfigError
+
+    i = exc.row
+    galaxy = ", ".join(
+        f"{name} = {float(params[name][i]):.4g}{unit}"
+        for name, unit in (("Md", " Msun"), ("Rd", " kpc"), ("Mh", " Msun"), ("c", ""))
+    )
+    where = f"at r = {float(radii[exc.column]):g} kpc"
+    if np.isfinite(exc.value):
+        what = f"{exc.value:.4g} km/s {where}, beyond the {dtype} range,"
+    else:
+        what = f"{exc.value} km/s {where}"
+    return ConfigError(
+        f"curve {start + i}: {exc.dataset} is {what} for {galaxy}; "
+        "the prior reaches galaxies whose curves cannot be stored; narrow its ranges"
+    )
+
+
+def _write_blocks(
+    path: str,
+    request: Mapping[str, Any],
+    index: int,
+    radii: np.ndarray,
+    params: Mapping[str, np.ndarray],
+    step: int,
+    *,
+    lock: bool,
+    report: Callable[[int], None] | None,
+) -> None:
+    """Simulate and write the shard's curves block by block."""
+    from rotcurve.io.format import CurveWriter
+    from rotcurve.physics import rotation_curves
+
+    rows = len(params["Md"])
+    H0, Delta = float(request["H0"]), float(request["Delta"])
+    components = bool(request["components"])
+    dtype = str(request["dtype"])
     with CurveWriter(
         path,
         n=rows,
@@ -144,11 +195,13 @@ def write_shard(
         dtype=dtype,
         compression=str(request["compression"]),
         overwrite=True,
+        lock=lock,
     ) as writer:
         for lo in range(0, rows, step):
             hi = min(rows, lo + step)
             block = {name: values[lo:hi] for name, values in params.items()}
-            curves = rotation_curves(block, radii, H0=H0, Delta=Delta)
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+                curves = rotation_curves(block, radii, H0=H0, Delta=Delta)
             if components:
                 writer.write(
                     lo, v_circ=curves.v_circ, v_disc=curves.v_disc, v_halo=curves.v_halo, params=block
@@ -158,4 +211,3 @@ def write_shard(
             del curves
             if report is not None:
                 report(hi - lo)
-    return rows

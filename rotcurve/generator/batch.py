@@ -44,13 +44,31 @@ cluster (``scheduler=``), which then write the shard files themselves, so the
 output folder must be on a filesystem shared by the cluster.  Memory is
 bounded by the shard and block sizes, not by ``N``.
 
-Interruptions
--------------
+Interruptions and failures
+--------------------------
 On Ctrl-C the workers are stopped, temporary files removed and
 :class:`KeyboardInterrupt` re-raised; finished shards are kept.  After any
-interruption (``kill -9`` included) ``resume=True`` checks the finished shards
-(valid files made by the same request) and writes only the missing ones; the
-result is byte-for-byte that of an uninterrupted run.
+interruption (``kill -9`` included) or a full disk
+(:class:`~rotcurve.errors.DiskFullError`) ``resume=True`` checks the finished
+shards -- valid files made by the same request, whose data read back intact
+(every chunk's Fletcher-32 checksum, finite curves) -- writes again any that
+are damaged (saying so on the ``rotcurve.generator`` logger, one WARNING line
+per shard) and writes the missing ones; the result is byte-for-byte that of an
+uninterrupted run.  A run that fails for a reason a rerun would meet again
+(the prior reaches curves that cannot be stored, ...) removes the shard folder
+it created, so a plain rerun with other settings is not blocked.
+
+One run at a time
+-----------------
+While a run writes ``FILE`` it holds ``FILE.lock`` (:mod:`rotcurve.io.lock`):
+a second run with the same output fails at once, naming the first one's pid.
+
+Limits
+------
+At most :data:`MAX_SHARDS` shards and :data:`MAX_SHARD_ROWS` curves per shard
+(a shard's parameters are held in memory), so ``n <= 10**12``; the radius grid
+has at most :data:`rotcurve.generator.radii.MAX_RADII` radii; a data set that
+cannot fit the free disk space even compressed tenfold is refused up front.
 """
 
 from __future__ import annotations
@@ -73,7 +91,18 @@ import numpy as np
 
 from rotcurve._version import __version__
 from rotcurve.config import load_json, save_json, to_dict
-from rotcurve.errors import ConfigError, DataError, OutputExistsError
+from rotcurve.errors import (
+    OVERWRITE,
+    RESUME,
+    SHARD_SIZE,
+    ConfigError,
+    DataError,
+    DiskFullError,
+    Option,
+    OutputError,
+    OutputExistsError,
+    RotcurveError,
+)
 from rotcurve.generator._shard import shard_attrs, shard_bounds, shard_rng, write_shard
 from rotcurve.generator.priors import Prior, resolve_prior
 from rotcurve.generator.radii import RadiiSpec, parse_radii
@@ -89,6 +118,8 @@ __all__ = [
     "shard_path",
     "shard_rng",
     "shard_bounds",
+    "MAX_SHARDS",
+    "MAX_SHARD_ROWS",
 ]
 
 #: Curves per shard unless told otherwise: big enough that per-file costs
@@ -98,6 +129,15 @@ DEFAULT_SHARD_SIZE: int = 100_000
 SCHEDULER_TIMEOUT_S: float = 10.0
 #: Name of the request record inside the shard folder.
 REQUEST_FILE: str = "request.json"
+#: Most shards in one data set: files in ``FILE.shards/`` and sources of the
+#: master's virtual datasets (each opened when the master is validated).
+MAX_SHARDS: int = 100_000
+#: Most curves in one shard: a shard's parameters (40 bytes a curve) are drawn
+#: at once and held in memory by the worker that writes it.
+MAX_SHARD_ROWS: int = 10_000_000
+#: A data set is refused up front when even this compression ratio would not
+#: make it fit the free disk space (a sanity check: real ratios are ~1.5).
+_BEST_RATIO: float = 10.0
 
 #: Modules worker processes need, imported once by the fork server.
 _PRELOAD: tuple[str, ...] = (
@@ -254,6 +294,7 @@ def make_request(
     if not isinstance(compression, str):
         raise ConfigError(f"compression must be a name such as 'default', got {compression!r}")
     compression_options(compression)  # raises ConfigError for unknown names
+    _check_sizes(n, shard_size)
     prior_obj: Prior = resolve_prior(prior)
     radii_spec: RadiiSpec = parse_radii(radii)
     return GenerateRequest(
@@ -270,6 +311,67 @@ def make_request(
         rotcurve_version=__version__,
         schema_version=int(SCHEMA_VERSION),
     )
+
+
+def _count(n: int) -> str:
+    return f"{n:,}" if n < 10**13 else f"{n:.3g}"
+
+
+def _check_sizes(n: int, shard_size: int) -> None:
+    """ConfigError when ``n`` / ``shard_size`` exceed what one data set can hold."""
+    rows = min(n, shard_size)
+    if rows > MAX_SHARD_ROWS:
+        raise ConfigError.both(
+            "{opt} {size} is too large: a shard's parameters are held in memory (40 bytes a curve); "
+            "use at most {limit} curves per shard",
+            opt=SHARD_SIZE, size=_count(shard_size), limit=_count(MAX_SHARD_ROWS),
+        )
+    n_shards = -(-n // shard_size)
+    if n_shards > MAX_SHARDS:
+        most = MAX_SHARDS * shard_size
+        biggest = MAX_SHARDS * MAX_SHARD_ROWS
+        hint = (
+            f"raise {{opt}} (up to {_count(MAX_SHARD_ROWS)}) or make fewer curves"
+            if shard_size < MAX_SHARD_ROWS and n <= biggest
+            else f"make at most {_count(biggest)} curves"
+        )
+        raise ConfigError.both(
+            "{n} curves in shards of {size} would be {k} shards, more than the {limit} supported "
+            "(at most {most} curves with this shard size); " + hint,
+            n=_count(n), size=_count(shard_size), k=_count(n_shards), limit=_count(MAX_SHARDS),
+            most=_count(most), opt=SHARD_SIZE,
+        )
+
+
+def _bytes(n: float) -> str:
+    for unit in ("B", "kB", "MB", "GB", "TB", "PB"):
+        if n < 1000 or unit == "PB":
+            return f"{n:.3g} {unit}" if unit != "B" else f"{int(n)} B"
+        n /= 1000
+    return f"{n:.3g} PB"  # pragma: no cover
+
+
+def _check_space(path: Path, request: GenerateRequest, rows: int) -> None:
+    """DiskFullError up front when ``rows`` curves cannot fit the free space, however compressed."""
+    if rows <= 0:
+        return
+    n_r = int(request.radii["n"])
+    itemsize = np.dtype(request.dtype).itemsize
+    per_curve = n_r * itemsize * (3 if request.components else 1) + 32
+    ratio = 1.0 if request.compression == "none" else _BEST_RATIO
+    need = rows * per_curve / ratio
+    try:
+        free = shutil.disk_usage(path.parent).free
+    except OSError:  # pragma: no cover - the folder was just checked
+        return
+    if need > free:
+        how = "uncompressed" if ratio == 1.0 else f"even compressed {ratio:g}x"
+        raise DiskFullError.both(
+            "{n} curves need at least {need} on disk ({how}) but {free} are free on {folder}; "
+            "free space, choose {other} or make fewer curves",
+            n=_count(rows), need=_bytes(need), how=how, free=_bytes(free), folder=str(path.parent),
+            other=Option("another output path", "another --out"),
+        )
 
 
 # -- layout ------------------------------------------------------------------------------
@@ -326,14 +428,13 @@ def _check_out(out: str | Path) -> Path:
     """The absolute output path; fails early when it cannot be written."""
     if not isinstance(out, (str, os.PathLike)) or not str(out).strip():
         raise ConfigError(f"out must be a file path, got {out!r}")
+    from rotcurve.io.atomic import make_parents
+
     path = Path(out).expanduser().absolute()
     if path.is_dir():
         raise DataError(f"{path} is a folder; give a file name for the output")
     folder = path.parent
-    if not folder.exists():
-        raise DataError(f"{path}: folder {folder} does not exist; create it first")
-    if not folder.is_dir():
-        raise DataError(f"{path}: {folder} is not a folder; choose another output path")
+    make_parents(path)  # DataError when a part of it is a file
     _probe_writable(folder, path)
     sdir = shards_dir(path)
     if sdir.exists() and not sdir.is_dir():
@@ -342,9 +443,13 @@ def _check_out(out: str | Path) -> Path:
 
 
 def _probe_writable(folder: Path, path: Path) -> None:
+    from rotcurve.io.atomic import disk_full_error, is_disk_full
+
     try:
         fd, probe = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
     except OSError as exc:
+        if is_disk_full(exc):
+            raise disk_full_error(path) from None
         raise DataError(
             f"{path}: cannot write in {folder} ({exc.strerror or exc}); choose another output path"
         ) from None
@@ -365,14 +470,18 @@ class _Plan:
 
 def _mismatch(where: Path, diffs: list[str]) -> OutputExistsError:
     shown = "; ".join(diffs[:3]) + ("; ..." if len(diffs) > 3 else "")
-    return OutputExistsError(
-        f"{where} was made by a different request ({shown}); use --overwrite to replace it, "
-        "or repeat the original settings with --resume"
+    return OutputExistsError.both(
+        "{where} was made by a different request ({shown}); use {overwrite} to replace it, "
+        "or repeat the original settings with {resume}",
+        where=str(where), shown=shown, overwrite=OVERWRITE, resume=RESUME,
     )
 
 
 def _invalid(where: Path, why: str) -> DataError:
-    return DataError(f"{where} cannot be resumed: {why}; use --overwrite to start again")
+    return DataError.both(
+        "{where} cannot be resumed: {why}; use {overwrite} to start again",
+        where=str(where), why=why, overwrite=OVERWRITE,
+    )
 
 
 def _read_request(sdir: Path) -> dict[str, Any] | None:
@@ -400,6 +509,27 @@ def _check_complete(out: Path, request: GenerateRequest) -> None:
         raise _mismatch(out, diffs)
     if n != request.n:  # pragma: no cover - the request records n
         raise _invalid(out, f"it has {n} curves, not {request.n}")
+
+
+def _damage(path: Path) -> str | None:
+    """Why the data of the (validated) file ``path`` do not read back intact, or None."""
+    from rotcurve.io.read import open_dataset
+
+    try:
+        with open_dataset(path) as ds:
+            ds.verify()
+    except DataError as exc:
+        text = str(exc)
+        inner = text[text.find("(") + 1 : text.rfind(")")] if "(" in text else text
+        return inner.splitlines()[0] if inner else "unreadable data"
+    return None
+
+
+def _shard_files(out: Path) -> list[Path]:
+    sdir = shards_dir(out)
+    if not sdir.is_dir():
+        return []
+    return sorted(p for p in sdir.iterdir() if _SHARD_RE.match(p.name))
 
 
 def _check_shard(path: Path, index: int, request: GenerateRequest) -> None:
@@ -434,16 +564,32 @@ def _plan(out: Path, request: GenerateRequest, *, overwrite: bool, resume: bool)
     if not resume:
         what = " and ".join(str(p) for p, e in ((out, had_file), (sdir, had_dir)) if e)
         hint = "" if had_file else " (an interrupted run?)"
-        raise OutputExistsError(
-            f"{what} exist{'s' if had_file != had_dir else ''}{hint}; use --resume to continue "
-            "an interrupted run or --overwrite to replace it"
+        raise OutputExistsError.both(
+            "{what} exist{s}{hint}; use {resume} to continue an interrupted run or {overwrite} to replace it",
+            what=what, s="s" if had_file != had_dir else "", hint=hint, resume=RESUME, overwrite=OVERWRITE,
         )
     stored = _read_request(sdir) if had_dir else None
+    checked: dict[Path, str | None] = {}  # shard -> why its data are damaged (None: intact)
     if had_file:
         try:
             _check_complete(out, request)
-            plan.complete = True
-            return plan
+            if request.n_shards == 1:
+                why = _damage(out)
+                if why is None:
+                    plan.complete = True
+                    return plan
+                log.warning("%s is damaged (%s); writing it again", out.name, why)
+                return plan
+            damaged = False
+            for shard in _shard_files(out):
+                checked[shard] = _damage(shard)
+                if checked[shard] is not None:
+                    damaged = True
+                    break
+            if not damaged:
+                plan.complete = True
+                return plan
+            # A shard of the complete data set is damaged: redo it (and the master).
         except OutputExistsError:
             # An interrupted --overwrite of an older single-file output leaves that
             # file in place next to the new run's shards: continue those.
@@ -466,6 +612,10 @@ def _plan(out: Path, request: GenerateRequest, *, overwrite: bool, resume: bool)
         if index >= request.n_shards or path != shard_path(out, index):
             raise _mismatch(sdir, [f"{path.name} is not one of the {request.n_shards} shards now"])
         _check_shard(path, index, request)
+        why = checked[path] if path in checked else _damage(path)
+        if why is not None:
+            log.warning("%s is damaged (%s); writing it again", path.name, why)
+            continue
         plan.done.add(index)
     return plan
 
@@ -633,37 +783,63 @@ def generate(
     if workers is not None:
         workers = _positive_int("workers", workers)
     if overwrite and resume:
-        raise ConfigError("give either overwrite or resume, not both")
+        raise ConfigError.both("give either {o} or {r}, not both", o=Option("overwrite", "--overwrite"),
+                               r=Option("resume", "--resume"))
     scheduler_timeout = _positive_float("scheduler_timeout", scheduler_timeout)
     path = _check_out(out)
-    plan = _plan(path, request, overwrite=bool(overwrite), resume=bool(resume))
-    if plan.complete:
-        log.info("%s is already complete (%d curves); nothing to do", path, request.n)
-        return path
-    if plan.done:
-        log.info(
-            "resuming: %d of %d shards are done and kept, %d to write",
-            len(plan.done),
-            request.n_shards,
-            request.n_shards - len(plan.done),
-        )
-    _sweep_tmp(path)
+    from rotcurve.io.lock import output_lock
 
-    client, owned = None, False
-    if scheduler is not None:
-        from rotcurve.generator._dask import connect
-
-        client, owned = connect(scheduler, timeout=scheduler_timeout)
-    try:
-        _run(path, request, plan, workers=workers, client=client, progress=progress, overwrite=overwrite)
-    except BaseException:
+    with output_lock(path):  # one run at a time writes FILE and FILE.shards/
+        plan = _plan(path, request, overwrite=bool(overwrite), resume=bool(resume))
+        if plan.complete:
+            log.info("%s is already complete (%d curves); nothing to do", path, request.n)
+            return path
+        if plan.done:
+            log.info(
+                "resuming: %d of %d shards are done and kept, %d to write",
+                len(plan.done),
+                request.n_shards,
+                request.n_shards - len(plan.done),
+            )
         _sweep_tmp(path)
-        raise
-    finally:
-        if owned:
-            with contextlib.suppress(Exception):
-                client.close()
+        _check_space(path, request, request.n - sum(b - a for a, b in map(request.bounds, plan.done)))
+
+        client, owned = None, False
+        if scheduler is not None:
+            from rotcurve.generator._dask import connect
+
+            client, owned = connect(scheduler, timeout=scheduler_timeout)
+        try:
+            _run(path, request, plan, workers=workers, client=client, progress=progress, overwrite=overwrite)
+        except BaseException as exc:
+            _sweep_tmp(path)
+            if _hopeless(exc) and not plan.had_dir:
+                # A rerun would fail the same way: leave nothing that blocks a plain rerun.
+                _remove_tree(shards_dir(path))
+            if isinstance(exc, DiskFullError) and request.n_shards > 1:
+                raise DiskFullError.both(
+                    "no space left on device while writing {where}; the finished shards are kept: "
+                    "free space and continue with {resume}, or choose {other}",
+                    where=getattr(exc, "output", None) or str(shards_dir(path)),
+                    resume=RESUME,
+                    other=Option("another output path", "another --out"),
+                ) from None
+            raise
+        finally:
+            if owned:
+                with contextlib.suppress(Exception):
+                    client.close()
     return path
+
+
+def _hopeless(exc: BaseException) -> bool:
+    """Whether a failed run's finished shards are worth keeping for ``resume``.
+
+    Interruptions, a full disk, dead workers and unexpected errors keep them;
+    an error in the request itself (a prior whose curves cannot be stored)
+    would stop a resumed run again, so its shards are not kept.
+    """
+    return isinstance(exc, RotcurveError) and not isinstance(exc, OutputError)
 
 
 def _run(

@@ -83,6 +83,24 @@ def _finite(name: str, value: float) -> None:
         raise ConfigError(f"{name} must be finite, got {value!r}; give a finite number")
 
 
+_UNITS = {"Md": " Msun", "Rd": " kpc", "Mh": " Msun", "c": ""}
+
+
+def _checked(prior: Any, out: dict[str, np.ndarray], hints: Mapping[str, str]) -> dict[str, np.ndarray]:
+    """``out`` if every value is positive and finite, else a ConfigError naming the setting to fix."""
+    for name in PARAM_NAMES:
+        values = out[name]
+        bad = ~(np.isfinite(values) & (values > 0))
+        if bad.any():
+            value = float(values[np.flatnonzero(bad)[0]])
+            why = "overflows" if value > 0 else "underflows to 0"
+            raise ConfigError(
+                f"the {prior.kind} prior gives {name} = {value:g}{_UNITS[name]} for some galaxies "
+                f"(10**log10 {name} {why} in float64); {hints[name]}"
+            )
+    return out
+
+
 def _to_dict(prior: Any) -> dict[str, Any]:
     out: dict[str, Any] = {"kind": prior.kind}
     for field in dataclasses.fields(prior):
@@ -179,20 +197,29 @@ class ReferencePrior:
         rng = _check_rng(rng)
         log_md = rng.uniform(self.log10_Md_min, self.log10_Md_max, size=n)
         z = rng.standard_normal(size=(3, n))
-        dm = log_md - self.log10_Md_pivot
-        log_rd = self.Rd_slope * dm + self.Rd_intercept + self.Rd_scatter * z[0]
-        log_mh = self.Mh_slope * dm + self.Mh_intercept + self.Mh_scatter * z[1]
-        log_c = (
-            self.c_intercept
-            + self.c_slope * (log_mh + math.log10(self.h) - self.c_pivot)
-            + self.c_scatter * z[2]
-        )
-        return {
-            "Md": 10.0**log_md,
-            "Rd": 10.0**log_rd,
-            "Mh": 10.0**log_mh,
-            "c": 10.0**log_c,
+        # Extreme settings overflow: checked below instead of numpy's warnings.
+        with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+            dm = log_md - self.log10_Md_pivot
+            log_rd = self.Rd_slope * dm + self.Rd_intercept + self.Rd_scatter * z[0]
+            log_mh = self.Mh_slope * dm + self.Mh_intercept + self.Mh_scatter * z[1]
+            log_c = (
+                self.c_intercept
+                + self.c_slope * (log_mh + math.log10(self.h) - self.c_pivot)
+                + self.c_scatter * z[2]
+            )
+            out = {
+                "Md": 10.0**log_md,
+                "Rd": 10.0**log_rd,
+                "Mh": 10.0**log_mh,
+                "c": 10.0**log_c,
+            }
+        hints = {
+            "Md": "lower log10_Md_min / log10_Md_max",
+            "Rd": "check Rd_intercept, Rd_slope and Rd_scatter (log10 kpc)",
+            "Mh": "check Mh_intercept, Mh_slope and Mh_scatter (log10 Msun)",
+            "c": "check c_intercept, c_slope, c_pivot and c_scatter (log10)",
         }
+        return _checked(self, out, hints)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready settings including ``kind``."""
@@ -270,10 +297,11 @@ class LogUniformPrior:
         rng = _check_rng(rng)
         u = rng.random(size=(4, n))
         out = {}
-        for i, name in enumerate(PARAM_NAMES):
-            lo, hi = (math.log10(b) for b in getattr(self, name))
-            out[name] = 10.0 ** (lo + (hi - lo) * u[i])
-        return out
+        with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+            for i, name in enumerate(PARAM_NAMES):
+                lo, hi = (math.log10(b) for b in getattr(self, name))
+                out[name] = 10.0 ** (lo + (hi - lo) * u[i])
+        return _checked(self, out, {name: f"narrow the {name} bounds" for name in PARAM_NAMES})
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready settings including ``kind``."""

@@ -20,10 +20,20 @@ import numpy as np
 from rotcurve.config import from_dict
 from rotcurve.errors import ConfigError
 
-__all__ = ["RadiiSpec", "parse_radii", "read_radii_file", "SPACINGS"]
+__all__ = ["RadiiSpec", "parse_radii", "read_radii_file", "SPACINGS", "MAX_RADII"]
 
 #: Allowed ``spacing`` values; ``"explicit"`` means ``values`` is the grid.
 SPACINGS: tuple[str, ...] = ("log", "linear", "explicit")
+#: The largest radius grid: one curve on it is 400 kB (float32) to 800 kB
+#: (float64); every block of curves must hold at least one.
+MAX_RADII: int = 100_000
+
+
+def _too_many(what: str, n: int) -> ConfigError:
+    return ConfigError(
+        f"{what}: {n:,} radii are more than the {MAX_RADII:,} supported (one curve would take "
+        f"{n * 8 / 2**20:,.0f} MiB in memory); use fewer radii"
+    )
 
 
 @dataclass(frozen=True)
@@ -35,7 +45,7 @@ class RadiiSpec:
     rmin, rmax : float
         First and last radius in kpc, ``0 < rmin < rmax``.
     n : int
-        Number of radii (>= 2).
+        Number of radii, 2 to :data:`MAX_RADII` (100 000).
     spacing : {"log", "linear", "explicit"}
         ``"log"``: geometric; ``"linear"``: evenly spaced; ``"explicit"``: the
         grid is ``values`` (set automatically when ``values`` is given).
@@ -87,6 +97,8 @@ class RadiiSpec:
             )
         if isinstance(self.n, bool) or not isinstance(self.n, (int, np.integer)) or self.n < 2:
             raise ConfigError(f"number of radii must be an integer >= 2, got {self.n!r}")
+        if self.n > MAX_RADII:
+            raise _too_many("radii", int(self.n))
         object.__setattr__(self, "n", int(self.n))
 
     @classmethod
@@ -133,6 +145,8 @@ def _check_values(vals: np.ndarray, what: str) -> None:
         raise ConfigError(f"{what} must be a flat list of radii, got shape {vals.shape}")
     if vals.size < 2:
         raise ConfigError(f"{what}: need at least 2 radii, got {vals.size}")
+    if vals.size > MAX_RADII:
+        raise _too_many(what, int(vals.size))
     bad = np.flatnonzero(~np.isfinite(vals))
     if bad.size:
         raise ConfigError(f"{what}: radius #{bad[0] + 1} is {vals[bad[0]]:g}; radii must be finite")
@@ -162,6 +176,11 @@ def read_radii_file(path: str | Path) -> RadiiSpec:
     """
     path = Path(path)
     try:
+        if path.stat().st_size > 64 * MAX_RADII:
+            raise ConfigError(
+                f"radii file {path} is {path.stat().st_size / 2**20:,.0f} MiB, too large for at most "
+                f"{MAX_RADII:,} radii; give one radius (kpc) per line"
+            )
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(f"radii file {path}: no such file; check the path") from None
@@ -184,6 +203,9 @@ def read_radii_file(path: str | Path) -> RadiiSpec:
                 "give one radius in kpc per line"
             ) from None
         seen_data = True
+        if len(values) > MAX_RADII:
+            data_lines = sum(1 for line in text.splitlines() if line.split("#", 1)[0].strip())
+            raise _too_many(f"radii file {path}", data_lines)
     vals = np.asarray(values, dtype=np.float64)
     _check_values(vals, f"radii file {path}")
     return RadiiSpec(values=tuple(values))

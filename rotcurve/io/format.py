@@ -13,13 +13,20 @@ Layout
     /params/Rd            (N,)      float64  kpc      disc scale length
     /params/Mh            (N,)      float64  Msun     halo mass M_Delta
     /params/c             (N,)      float64  1        NFW concentration
+    /params/name          (N,)      string   -        galaxy identifier (optional; any
+                                                      other string column likewise)
 
 ``v_circ**2 = v_disc**2 + v_halo**2`` (to float32 rounding).  Curves are float32
 by default (float64 on request), chunked along N with whole rows in each chunk
 (about 1 MiB per chunk), compressed, and carry a Fletcher-32 checksum per chunk
 so that a damaged file fails loudly instead of returning wrong numbers.  Every
 dataset has a ``units`` attribute.  The ``/params`` group is absent from files
-of curves that have no true parameters (decoded or sampled curves).
+of curves that have no true parameters (decoded or sampled curves).  String
+identifier columns of the parameter table (``name``) are stored beside the
+parameters as variable-length UTF-8 string datasets (unfiltered: HDF5 cannot
+compress them) and named in the root attribute ``label_columns``; readers that
+do not know them ignore them, :attr:`rotcurve.io.Dataset.params` returns them
+as extra DataFrame columns.  Multi-shard masters do not carry them.
 
 Root attributes: ``format = "rotcurve"``, ``schema_version`` (int),
 ``rotcurve_version`` (str), ``n_curves`` (N), ``n_radii`` (n_r), ``G``
@@ -27,7 +34,10 @@ Root attributes: ``format = "rotcurve"``, ``schema_version`` (int),
 curves are not random), ``prior`` and ``radii_spec`` (JSON text; ``"null"`` when
 not applicable), then any extra attributes of the writer's caller (sorted by
 name; dicts and lists are stored as JSON text and their names listed in the
-``json_attrs`` attribute).  A multi-shard *master* file additionally has
+``json_attrs`` attribute).  ``curves_finite = True`` is set by the writer when
+it closes a file after checking every stored value of every curve dataset
+(after the conversion to the storage dtype): readers trust it instead of
+scanning the data; a file without it is scanned when small.  A multi-shard *master* file additionally has
 ``shards`` (JSON: a list of ``{"file", "rows", "bytes"}``), and its curve and
 parameter datasets are HDF5 virtual datasets over the shard files, named
 relative to the master's folder (so the folder can be moved as a whole).
@@ -80,8 +90,9 @@ from typing import Any
 import numpy as np
 
 from rotcurve._version import __version__
-from rotcurve.errors import ConfigError, DataError, OutputExistsError
-from rotcurve.io.atomic import atomic_path
+from rotcurve.errors import OVERWRITE, ConfigError, DataError, Option, OutputExistsError
+from rotcurve.io.atomic import atomic_path, make_parents
+from rotcurve.io.h5write import h5_create
 from rotcurve.units import DELTA_DEFAULT, H0_DEFAULT, G, PARAM_UNITS, UNITS
 
 __all__ = [
@@ -96,6 +107,7 @@ __all__ = [
     "compression_options",
     "chunk_rows",
     "CurveWriter",
+    "NonFiniteError",
     "write_dataset",
     "write_virtual",
 ]
@@ -127,6 +139,8 @@ RESERVED_ATTRS: tuple[str, ...] = (
     "G",
     "json_attrs",
     "shards",
+    "curves_finite",
+    "label_columns",
 )
 #: Standard root attributes a caller may pass (in this order in the file).
 _STANDARD_ATTRS: tuple[str, ...] = ("H0", "Delta", "seed", "prior", "radii_spec")
@@ -326,18 +340,67 @@ def _check_radii(radii: Any) -> np.ndarray:
     return r
 
 
+class NonFiniteError(DataError):
+    """A curve value is not finite once converted to the storage dtype.
+
+    Attributes
+    ----------
+    dataset : str
+        ``v_circ``, ``v_disc`` or ``v_halo``.
+    row : int
+        The first offending row (of the file).
+    column : int
+        Its radius index.
+    value : float
+        The value before the conversion (float64 km/s; finite when only the
+        conversion overflowed).
+    dtype : str
+        The storage dtype.
+    """
+
+    def __init__(self, *args: Any, dataset: str = "", row: int = -1, column: int = -1,
+                 value: float = math.nan, dtype: str = "", cli: str | None = None) -> None:
+        super().__init__(*args, cli=cli)
+        self.dataset, self.row, self.column, self.value, self.dtype = dataset, row, column, value, dtype
+
+
+def _first_nonfinite(stored: np.ndarray) -> tuple[int, int] | None:
+    """(row, column) of the first non-finite value of a 2-D block, or None (cheap when all finite)."""
+    if stored.size == 0 or np.isfinite(stored.sum(dtype=np.float64)):  # NaN and inf propagate
+        return None
+    bad = np.argwhere(~np.isfinite(stored))
+    if not bad.size:  # finite float64 values whose sum overflowed
+        return None
+    return int(bad[0][0]), int(bad[0][1])
+
+
+def _label_values(params: Any, name: str, b: int) -> np.ndarray:
+    try:
+        column = params[name]
+    except (KeyError, ValueError, IndexError, TypeError):
+        raise DataError(f"parameters lack the label column {name!r}") from None
+    values = np.asarray(column, dtype=object).reshape(-1)
+    if values.shape[0] != b:
+        raise DataError(f"label column {name!r} has {values.shape[0]} rows, expected {b}")
+    return np.array(["" if v is None else str(v) for v in values], dtype=object)
+
+
 class CurveWriter:
     """Write a rotcurve file of ``n`` curves in blocks, with bounded memory.
 
     The file is written to a temporary name in the destination folder and renamed
     into place by :meth:`close` only when every row has been written; an
     exception inside the ``with`` block (or :meth:`abort`) removes it, so no
-    partial file is ever visible under ``path``.
+    partial file is ever visible under ``path``.  Every block is checked after
+    its conversion to the storage dtype: a value that is not finite there
+    (NaN, inf, or a float64 velocity beyond the float32 range) raises
+    :class:`NonFiniteError` naming its row, and nothing is kept.  A full disk
+    raises :class:`~rotcurve.errors.DiskFullError` (nothing is kept either).
 
     Parameters
     ----------
     path : str or Path
-        Destination.
+        Destination; missing parent folders are created.
     n : int
         Number of curves N (>= 0).
     radii : array_like, shape (n_r,)
@@ -347,6 +410,9 @@ class CurveWriter:
         passed to :meth:`write` are ignored.
     params : bool, keyword-only
         Store ``/params`` (default True); :meth:`write` then requires them.
+    labels : sequence of str, keyword-only
+        String identifier columns (e.g. ``("name",)``) to store in ``/params``
+        beside the parameters; :meth:`write` then takes them in ``params``.
     attrs : mapping, keyword-only
         Root attributes: ``H0``, ``Delta``, ``seed``, ``prior``, ``radii_spec``
         (dicts or config objects with ``to_dict``) and any extras.
@@ -356,6 +422,13 @@ class CurveWriter:
         See :func:`compression_options`.
     overwrite : bool, keyword-only
         Replace an existing ``path``; otherwise :class:`OutputExistsError`.
+    lock : bool, keyword-only
+        Hold ``path``'s lock file while writing (default True), so that a
+        second run writing the same path fails at once
+        (:class:`~rotcurve.errors.OutputLockedError`).
+    overwrite_option : Option, keyword-only
+        How messages spell ``overwrite`` (default ``overwrite=True`` /
+        ``--overwrite``).
 
     Examples
     --------
@@ -374,13 +447,19 @@ class CurveWriter:
         radii: Any,
         components: bool = True,
         params: bool = True,
+        labels: Sequence[str] = (),
         attrs: Mapping[str, Any] | None = None,
         dtype: str = "float32",
         compression: str = "default",
         overwrite: bool = False,
+        lock: bool = True,
+        overwrite_option: Option = OVERWRITE,
     ) -> None:
         import h5py
 
+        from rotcurve.io.lock import output_lock
+
+        self._closed = True  # until the file is open
         self.path = Path(path)
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
             raise ConfigError(f"number of curves must be a non-negative integer, got {n!r}")
@@ -389,23 +468,33 @@ class CurveWriter:
         self.n_radii = int(self.radii.size)
         self.components = bool(components)
         self.has_params = bool(params)
+        self.labels = tuple(str(x) for x in labels)
+        bad = [x for x in self.labels if x in PARAM_NAMES or not x or "/" in x]
+        if bad:
+            raise ConfigError(f"label column {bad[0]!r} cannot be stored; use another name")
+        if self.labels and not self.has_params:
+            raise ConfigError("label columns are stored in /params; the writer needs params=True")
         self.dtype = _dtype(dtype)
         filters = compression_options(compression)
         root = _root_attrs(attrs, n=self.n, n_radii=self.n_radii)
+        if self.labels:
+            root.append(("label_columns", json.dumps(list(self.labels))))
         self.overwrite = bool(overwrite)
-        if not self.overwrite and self.path.exists():
-            raise OutputExistsError(
-                f"{self.path} exists; pass --overwrite (overwrite=True) to replace it"
-            )
-        if not self.path.parent.is_dir() and str(self.path.parent):
-            raise DataError(f"{self.path}: folder {self.path.parent} does not exist; create it first")
+        self._option = overwrite_option
         self._written = np.zeros(self.n, dtype=bool)
         self._cursor = 0
         self._stack = contextlib.ExitStack()
-        self._closed = False
         try:
+            if lock:
+                self._stack.enter_context(output_lock(self.path))
+            if not self.overwrite and self.path.exists():
+                raise OutputExistsError.both(
+                    "{path} exists; pass {o} to replace it", path=str(self.path), o=self._option
+                )
+            make_parents(self.path)
             tmp = self._stack.enter_context(atomic_path(self.path, overwrite=self.overwrite))
-            self._file = self._stack.enter_context(h5py.File(tmp, "w", libver="earliest"))
+            self._file = self._stack.enter_context(h5_create(tmp, libver="earliest"))
+            self._closed = False
             f = self._file
             for name, value in root:
                 f.attrs[name] = value
@@ -429,6 +518,7 @@ class CurveWriter:
                 d.attrs["units"] = DATASET_UNITS[name]
                 self._curves[name] = d
             self._params = {}
+            self._labels = {}
             if self.has_params:
                 g = _group(f, "params")
                 for name in PARAM_NAMES:
@@ -444,7 +534,12 @@ class CurveWriter:
                     )
                     d.attrs["units"] = DATASET_UNITS[f"params/{name}"]
                     self._params[name] = d
+                for name in self.labels:
+                    d = g.create_dataset(name, shape=(self.n,), dtype=h5py.string_dtype(), track_times=False)
+                    d.attrs["units"] = ""
+                    self._labels[name] = d
         except BaseException:
+            self._closed = True
             self._stack.__exit__(*sys.exc_info())
             raise
 
@@ -465,11 +560,17 @@ class CurveWriter:
         start : int
             First row.
         v_circ, v_disc, v_halo : array_like, shape (B, n_r)
-            Velocities in km/s; finite.  Components are required when the
-            writer stores them.
+            Velocities in km/s; finite in the storage dtype.  Components are
+            required when the writer stores them.
         params : mapping, optional
-            ``Md``, ``Rd``, ``Mh``, ``c`` arrays of shape (B,); required when the
-            writer stores parameters.
+            ``Md``, ``Rd``, ``Mh``, ``c`` arrays of shape (B,) (and the label
+            columns); required when the writer stores parameters.
+
+        Raises
+        ------
+        NonFiniteError
+            A value is NaN or inf after the conversion to the storage dtype
+            (the message names the dataset, the row and the value).
         """
         self._check_open()
         block = {"v_circ": v_circ, "v_disc": v_disc, "v_halo": v_halo}
@@ -490,24 +591,45 @@ class CurveWriter:
         start = int(start)
         if start < 0 or start + b > self.n:
             raise DataError(f"rows {start}:{start + b} are outside the file's {self.n} rows")
+        stored = {}
         for name, arr in arrays.items():
-            finite = np.isfinite(arr)
-            if not finite.all():
-                bad = int(np.argwhere(~finite)[0][0])
-                raise DataError(
-                    f"{name} row {start + bad} is not finite; refusing to store NaN/inf velocities"
-                )
+            if arr.dtype.kind not in "fiu":
+                raise DataError(f"{name} must hold numbers (km/s), got dtype {arr.dtype}")
+            with np.errstate(over="ignore", invalid="ignore"):
+                cast = arr.astype(self.dtype, copy=False)
+            where = _first_nonfinite(cast)
+            if where is not None:
+                self._raise_nonfinite(name, arr, start, *where)
+            stored[name] = cast
         if self.has_params:
             if params is None:
                 raise DataError("write() needs params (the file stores parameters)")
             pars = _as_params(params, b)
-        for name, arr in arrays.items():
-            self._curves[name][start : start + b] = arr.astype(self.dtype, copy=False)
+            labels = {name: _label_values(params, name, b) for name in self._labels}
+        for name, arr in stored.items():
+            self._curves[name][start : start + b] = arr
         if self.has_params:
             for name, arr in pars.items():
                 self._params[name][start : start + b] = arr
+            for name, arr in labels.items():
+                self._labels[name][start : start + b] = arr
         self._written[start : start + b] = True
         self._cursor = max(self._cursor, start + b)
+
+    def _raise_nonfinite(self, name: str, arr: np.ndarray, start: int, i: int, j: int) -> None:
+        value = float(arr[i, j])
+        r = float(self.radii[j])
+        dtype = self.dtype.name
+        if math.isfinite(value):
+            why = (
+                f"is not finite as {dtype} ({value:.4g} km/s at r = {r:g} kpc exceeds the {dtype} "
+                f"range, largest {float(np.finfo(self.dtype).max):.3g}); refusing to store it as inf"
+            )
+        else:
+            why = f"is not finite ({value} km/s at r = {r:g} kpc); refusing to store non-finite velocities"
+        raise NonFiniteError(
+            f"{name} row {start + i} {why}", dataset=name, row=start + i, column=j, value=value, dtype=dtype
+        )
 
     def append(self, *, v_circ: Any, v_disc: Any = None, v_halo: Any = None, params: Any = None) -> None:
         """Write the next block after the last row written so far."""
@@ -530,6 +652,8 @@ class CurveWriter:
         ------
         DataError
             When rows are missing (the temporary file is removed).
+        DiskFullError
+            When the disk filled up (the temporary file is removed).
         """
         if self._closed:
             return self.path
@@ -542,10 +666,18 @@ class CurveWriter:
             )
         self._closed = True
         try:
+            # Every value of every curve dataset was checked in write().
+            self._file.attrs["curves_finite"] = np.bool_(True)
+        except BaseException:
+            self._stack.__exit__(*sys.exc_info())
+            raise
+        try:
             self._stack.close()
-        except FileExistsError:
-            raise OutputExistsError(
-                f"{self.path} appeared while writing; pass --overwrite (overwrite=True) to replace it"
+        except FileExistsError as exc:
+            if isinstance(exc, OutputExistsError):
+                raise
+            raise OutputExistsError.both(
+                "{path} appeared while writing; pass {o} to replace it", path=str(self.path), o=self._option
             ) from None
         return self.path
 
@@ -582,6 +714,7 @@ def write_dataset(
     v_disc: Any = None,
     v_halo: Any = None,
     params: Any = None,
+    labels: Sequence[str] = (),
     attrs: Mapping[str, Any] | None = None,
     components: bool = True,
     dtype: str = "float32",
@@ -593,7 +726,7 @@ def write_dataset(
     Parameters
     ----------
     path : str or Path
-        Destination.
+        Destination; missing parent folders are created.
     radii : array_like, shape (n_r,)
         Radii in kpc.
     v_circ : array_like, shape (N, n_r)
@@ -604,6 +737,8 @@ def write_dataset(
     params : mapping, optional
         ``Md`` (Msun), ``Rd`` (kpc), ``Mh`` (Msun), ``c`` arrays of shape (N,)
         (dict, DataFrame or structured array); stored when given.
+    labels : sequence of str, keyword-only
+        String columns of ``params`` to store too (e.g. ``("name",)``).
     components : bool, keyword-only
         False drops the components even when given (``--no-components``).
     attrs, dtype, compression, overwrite
@@ -613,6 +748,15 @@ def write_dataset(
     -------
     Path
         ``path``.
+
+    Raises
+    ------
+    NonFiniteError
+        A value is not finite in the storage dtype; nothing is written.
+    OutputExistsError
+        ``path`` exists and ``overwrite`` is false.
+    DiskFullError
+        No space left; nothing is left behind.
     """
     v = np.asarray(v_circ)
     if v.ndim != 2:
@@ -625,6 +769,7 @@ def write_dataset(
         radii=radii,
         components=components and v_disc is not None,
         params=params is not None,
+        labels=labels,
         attrs=attrs,
         dtype=dtype,
         compression=compression,
@@ -689,8 +834,10 @@ def write_virtual(
     if not shards:
         raise DataError("write_virtual needs at least one shard file")
     if not overwrite and path.exists():
-        raise OutputExistsError(f"{path} exists; pass --overwrite (overwrite=True) to replace it")
+        raise OutputExistsError.both("{path} exists; pass {o} to replace it", path=str(path), o=OVERWRITE)
+    make_parents(path)
     folder = path.parent.resolve()
+    all_finite = True
     infos = []
     radii = None
     first_attrs: dict[str, Any] = {}
@@ -717,6 +864,7 @@ def write_virtual(
                     raise DataError(
                         f"{shard}: dtype/components/params differ from those of {shards[0]}"
                     )
+            all_finite = all_finite and ds.attrs.get("curves_finite") is True
             rel = os.path.relpath(shard.resolve(), folder)
             infos.append({"file": Path(rel).as_posix(), "rows": ds.n, "bytes": _file_size(shard)})
     assert radii is not None and layout_key is not None
@@ -727,6 +875,8 @@ def write_virtual(
         attrs = {k: v for k, v in first_attrs.items() if v is not None}
     root = _root_attrs(attrs, n=n, n_radii=n_r)
     root.append(("shards", json.dumps(infos)))
+    if all_finite:
+        root.append(("curves_finite", np.bool_(True)))
 
     def layout(name: str, shape_of: Any, dtype: Any) -> Any:
         lay = h5py.VirtualLayout(shape=shape_of(n), dtype=dtype)
@@ -741,8 +891,10 @@ def write_virtual(
         return lay
 
     curve_names = CURVE_NAMES if has_components else CURVE_NAMES[:1]
-    with atomic_path(path, overwrite=True) as tmp:
-        with h5py.File(tmp, "w", libver="earliest") as f:
+    from rotcurve.io.lock import output_lock
+
+    with output_lock(path), atomic_path(path, overwrite=True) as tmp:
+        with h5_create(tmp, libver="earliest") as f:
             for name, value in root:
                 f.attrs[name] = value
             d = f.create_dataset("radii", data=radii, dtype=np.float64, track_times=False)

@@ -8,7 +8,14 @@
 * written by a newer rotcurve (``schema_version`` above :data:`SCHEMA_VERSION`);
 * truncated or corrupted: HDF5 cannot open it, datasets are missing, shapes
   disagree with ``n_curves``, or (for a multi-shard master file) a shard file is
-  missing, has the wrong size or the wrong number of rows.
+  missing, has the wrong size or the wrong number of rows;
+* holding curves that are not finite: files written by rotcurve record
+  ``curves_finite`` once every value was checked; a file without that record is
+  scanned when it is small (at most :data:`SCAN_VALUES` values of ``v_circ``).
+
+Reading checks every chunk's Fletcher-32 checksum: damaged data fail loudly
+(:class:`~rotcurve.errors.DataError`) instead of returning wrong numbers.
+:meth:`Dataset.verify` reads a whole file through to find damage up front.
 """
 
 from __future__ import annotations
@@ -30,9 +37,14 @@ from rotcurve.io.format import (
     SCHEMA_VERSION,
 )
 
-__all__ = ["Dataset", "CurveData", "open_dataset", "read_dataset"]
+__all__ = ["Dataset", "CurveData", "open_dataset", "read_dataset", "SCAN_VALUES"]
+
+#: Files without the writer's ``curves_finite`` record are scanned for NaN/inf
+#: when ``v_circ`` has at most this many values (4 MiB of float32).
+SCAN_VALUES: int = 1 << 20
 
 _MAKE_ONE = "make one with `rotcurve generate` or `rotcurve evaluate`"
+#: A command to run, the same advice for Python callers and command-line users.
 _REGENERATE = "regenerate it (or `rotcurve generate --resume`)"
 
 
@@ -100,6 +112,9 @@ class Dataset:
         Components (None when the file has none).
     has_params : bool
         Whether ``/params`` is stored.
+    labels : list of str
+        String identifier columns stored beside the parameters (``name``);
+        included in :attr:`params`.
     attrs : dict
         Root attributes as Python values: ``format``, ``schema_version``,
         ``rotcurve_version``, ``n_curves``, ``n_radii``, ``G``, ``H0``,
@@ -199,11 +214,78 @@ class Dataset:
                 shape = params_group[name].shape
                 if shape != (n,):
                     raise _corrupt(path, f"/params/{name} has shape {shape}, expected ({n},)")
+        self.labels = self._label_names(params_group)
         self.n = n
         self.n_radii = n_r
         self.shards = list(self.attrs.get("shards") or [])
         if self.shards:
             self._validate_shards()
+        if self.attrs.get("curves_finite") is not True and 0 < n * n_r <= SCAN_VALUES:
+            self._scan_finite("v_circ")
+
+    def _label_names(self, group: Any) -> list[str]:
+        """String datasets of ``/params`` (identifier columns such as ``name``)."""
+        import h5py
+
+        if group is None:
+            return []
+        out = []
+        try:
+            for name in group:
+                if name in PARAM_NAMES:
+                    continue
+                d = group[name]
+                if isinstance(d, h5py.Dataset) and h5py.check_string_dtype(d.dtype) and d.shape == (
+                    self.attrs.get("n_curves"),
+                ):
+                    out.append(name)
+        except OSError as exc:
+            raise _corrupt(self.path, _first_line(exc)) from None
+        return sorted(out)
+
+    def _scan_finite(self, name: str, block_rows: int = 65536) -> None:
+        """DataError when dataset ``name`` holds a value that is not finite."""
+        d = getattr(self, name)
+        for start in range(0, self.n, block_rows):
+            try:
+                block = np.asarray(d[start : start + block_rows])
+            except OSError as exc:
+                raise _corrupt(self.path, _first_line(exc)) from None
+            if not np.isfinite(block.sum(dtype=np.float64)):
+                bad = np.argwhere(~np.isfinite(block))
+                if bad.size:
+                    i, j = int(bad[0][0]), int(bad[0][1])
+                    raise DataError(
+                        f"{self.path}: /{name} row {start + i} is {block[i, j]} at r = "
+                        f"{float(self.radii[j]):g} kpc; the curves must be finite (the file was "
+                        f"changed, or not written by rotcurve); {_REGENERATE}"
+                    )
+
+    def verify(self, *, block_rows: int = 65536) -> None:
+        """Read every dataset through, checking checksums and that the curves are finite.
+
+        Parameters
+        ----------
+        block_rows : int, keyword-only
+            Rows read at a time (memory is bounded by the block).
+
+        Raises
+        ------
+        DataError
+            A chunk fails its Fletcher-32 checksum or cannot be decompressed
+            (the file was damaged), or a curve value is NaN/inf.
+        """
+        for name in CURVE_NAMES:
+            if getattr(self, name) is not None:
+                self._scan_finite(name, block_rows)
+        if self.has_params:
+            g = self._file["params"]
+            for name in [*PARAM_NAMES, *self.labels]:
+                for start in range(0, self.n, block_rows):
+                    try:
+                        g[name][start : start + block_rows]
+                    except OSError as exc:
+                        raise _corrupt(self.path, f"/params/{name}: {_first_line(exc)}") from None
 
     def _decode_attrs(self, raw: dict[str, Any]) -> dict[str, Any]:
         attrs = dict(raw)
@@ -264,7 +346,11 @@ class Dataset:
 
     @property
     def params(self) -> Any:
-        """The true parameters as a DataFrame (Md, Rd, Mh, c; float64), or None."""
+        """The true parameters as a DataFrame, or None.
+
+        Columns Md, Rd, Mh, c (float64), then the file's string identifier
+        columns (such as ``name``, str), if any.
+        """
         if not self.has_params:
             return None
         if self._params_df is None:
@@ -272,10 +358,14 @@ class Dataset:
 
             g = self._file["params"]
             try:
-                data = {name: np.asarray(g[name][...], dtype=np.float64) for name in PARAM_NAMES}
+                data: dict[str, Any] = {
+                    name: np.asarray(g[name][...], dtype=np.float64) for name in PARAM_NAMES
+                }
+                for name in self.labels:
+                    data[name] = g[name].asstr()[...]
             except OSError as exc:
                 raise _corrupt(self.path, _first_line(exc)) from None
-            self._params_df = pd.DataFrame(data, columns=list(PARAM_NAMES))
+            self._params_df = pd.DataFrame(data, columns=[*PARAM_NAMES, *self.labels])
         return self._params_df
 
     def read(self, name: str, start: int = 0, stop: int | None = None) -> np.ndarray:

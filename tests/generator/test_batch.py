@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import math
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -227,13 +228,17 @@ def test_returns_absolute_path(tmp_path, monkeypatch):
 def test_existing_output_is_an_error_naming_both_flags(tmp_path):
     out = small(tmp_path / "e.h5")
     before = digests(out)
-    with pytest.raises(OutputExistsError, match="--resume.*--overwrite"):
+    # Python callers read the arguments, the command line its flags (issue 7 F).
+    with pytest.raises(OutputExistsError, match="resume=True.*overwrite=True") as info:
         small(out)
+    assert "--" not in str(info.value)
+    assert re.search("--resume.*--overwrite", info.value.cli_message)
     assert digests(out) == before
     # A leftover shard folder alone (an interrupted run) is refused too.
     out.unlink()
-    with pytest.raises(OutputExistsError, match="interrupted run.*--resume.*--overwrite"):
+    with pytest.raises(OutputExistsError, match="interrupted run.*resume=True.*overwrite=True") as info:
         small(out)
+    assert re.search("interrupted run.*--resume.*--overwrite", info.value.cli_message)
 
 
 @pytest.mark.parametrize(
@@ -335,14 +340,19 @@ def test_malformed_prior_toml(tmp_path):
 def test_unwritable_outputs_fail_up_front(tmp_path):
     afile = tmp_path / "plain.txt"
     afile.write_text("x")
-    with pytest.raises(DataError, match="is not a folder"):
+    # Issue 7 G: was "is not a folder"; now names the file for what it is.
+    with pytest.raises(DataError, match="plain.txt is a file, not a folder"):
         generate(10, out=afile / "x.h5", progress=False)
-    with pytest.raises(DataError, match="does not exist"):
-        generate(10, out=tmp_path / "missing" / "x.h5", progress=False)
     (tmp_path / "adir").mkdir()
     with pytest.raises(DataError, match="is a folder"):
         generate(10, out=tmp_path / "adir", progress=False)
     assert listing(tmp_path) == ["adir", "plain.txt"]
+
+
+def test_missing_output_folders_are_created(tmp_path):
+    # Issue 7 G: was "folder ... does not exist; create it first".
+    out = generate(10, out=tmp_path / "missing" / "deeper" / "x.h5", progress=False)
+    assert out.is_file() and sorted(p.name for p in out.parent.iterdir()) == ["x.h5"]
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root can write in read-only folders")

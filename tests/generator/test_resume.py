@@ -111,12 +111,12 @@ def test_resume_refuses_another_request(run_dir, change, named):
     out.unlink()
     shard_path(out, 1).unlink()
     before = digests(out)
-    with pytest.raises(OutputExistsError, match=f"different request.*{named}.*--overwrite"):
+    with pytest.raises(OutputExistsError, match=f"different request.*{named}.*overwrite=True"):
         small(out, resume=True, **change)
     assert digests(out) == before
     # ... and so does a complete output.
     small(out, resume=True)
-    with pytest.raises(OutputExistsError, match=f"different request.*{named}.*--overwrite"):
+    with pytest.raises(OutputExistsError, match=f"different request.*{named}.*overwrite=True"):
         small(out, resume=True, **change)
 
 
@@ -134,7 +134,7 @@ def test_resume_refuses_a_damaged_shard(run_dir):
     shard = shard_path(out, 1)
     data = shard.read_bytes()
     shard.write_bytes(data[: len(data) // 2])  # truncated behind rotcurve's back
-    with pytest.raises(DataError, match="shard-00001.h5 cannot be resumed.*--overwrite"):
+    with pytest.raises(DataError, match="shard-00001.h5 cannot be resumed.*overwrite=True"):
         small(out, resume=True)
     assert not out.exists()
 

@@ -192,16 +192,28 @@ def test_exception_inside_writer_leaves_no_file(tmp_path, curves):
 def test_existing_output_needs_overwrite(tmp_path, curves, attrs):
     path = _write(tmp_path / "a.h5", curves, attrs)
     before = _sha(path)
-    with pytest.raises(OutputExistsError, match="exists; pass --overwrite"):
+    with pytest.raises(OutputExistsError, match="exists; pass overwrite=True") as info:
         _write(path, curves, {**attrs, "seed": 1})
+    # Python callers read the argument; the command line prints the flag (issue 7 F).
+    assert "--overwrite" not in str(info.value)
+    assert "exists; pass --overwrite" in info.value.cli_message
     assert _sha(path) == before and _files(tmp_path) == ["a.h5"]
     _write(path, curves, {**attrs, "seed": 1}, overwrite=True)
     assert read_dataset(path).attrs["seed"] == 1
 
 
-def test_missing_folder(tmp_path, curves):
-    with pytest.raises(DataError, match="does not exist; create it first"):
-        write_dataset(tmp_path / "no" / "a.h5", radii=curves["radii"], v_circ=curves["v_circ"])
+def test_missing_folders_are_created(tmp_path, curves):
+    # Issue 7 G: this used to be "folder ... does not exist; create it first".
+    out = write_dataset(tmp_path / "no" / "deeper" / "a.h5", radii=curves["radii"], v_circ=curves["v_circ"])
+    assert read_dataset(out).n == 300
+    assert sorted(p.name for p in out.parent.iterdir()) == ["a.h5"]
+
+
+def test_a_file_where_a_folder_should_be(tmp_path, curves):
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(DataError, match="afile is a file, not a folder"):
+        write_dataset(tmp_path / "afile" / "a.h5", radii=curves["radii"], v_circ=curves["v_circ"])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile"]
 
 
 @pytest.mark.parametrize(
