@@ -899,12 +899,12 @@ class Run:
 
 
 def _check_out(path: Path, overwrite: bool) -> None:
-    from rotcurve.errors import OutputExistsError
+    from rotcurve.errors import OVERWRITE, OutputExistsError
 
     if path.is_dir():
         raise DataError(f"{path} is a folder; give a file name for the output")
     if path.exists() and not overwrite:
-        raise OutputExistsError(f"{path} exists; pass overwrite=True to replace it")
+        raise OutputExistsError.both("{p} exists; pass {o} to replace it", p=path, o=OVERWRITE)
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise DataError(f"{path}: folder {folder} does not exist; create it first")
@@ -945,13 +945,15 @@ def _training_file_rows(run: Run, data: str, n: int, split: str) -> np.ndarray:
     Raises :class:`ConfigError` when ``data`` is not that file (unchanged).
     """
     from rotcurve.datasets.splits import Split, split_indices
+    from rotcurve.errors import Option
     from rotcurve.training.rundir import data_fingerprint
 
     split = Split.parse(split).value
     if data_fingerprint(data) != run.data.get("fingerprint") or n != int(run.data.get("n", -1)):
-        raise ConfigError(
-            f"split {split!r} is defined only for the run's training file ({run.data.get('spec', '?')}) "
-            f"and MNIST; {data} is another file: leave the split unset to encode all its rows"
+        raise ConfigError.both(
+            "split {s!r} is defined only for the run's training file ({t}) and MNIST; {d} is another "
+            "file: {fix} to encode all its rows",
+            s=split, t=run.data.get("spec", "?"), d=data, fix=Option("leave split=None", "drop --split"),
         )
     return split_indices(n, int(run.data["seed"]), tuple(run.data["fractions"]))[split]
 

@@ -71,7 +71,8 @@ def test_split_of_another_file_is_refused_and_writes_nothing(trained, tmp_path):
     with pytest.raises(ConfigError) as err:
         run.encode_file(other, tmp_path / "lat.h5", split="test")
     msg = str(err.value)
-    assert "is another file: leave the split unset" in msg and "\n" not in msg and "--" not in msg
+    assert "is another file: leave split=None to encode all its rows" in msg and "\n" not in msg
+    assert "--" not in msg and "drop --split" in err.value.cli_message
     assert not (tmp_path / "lat.h5").exists()
     assert len(read_latents(run.encode_file(other, tmp_path / "lat.h5"))) == 40  # no split: every row
 

@@ -133,5 +133,5 @@ def test_split_of_another_file_is_a_one_line_error(run_dir, tmp_path, capsys):
     other = _curves(tmp_path / "other.h5", n=50, seed=3)
     out = tmp_path / "lat.h5"
     _fails(capsys, ["encode", "--run", str(run_dir / "run"), "--data", str(other), "--split", "val", "--out", str(out)],
-           "split 'val' is defined only for the run's training file")
+           "is another file: drop --split to encode all its rows")
     assert not out.exists()
