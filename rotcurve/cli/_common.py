@@ -263,24 +263,23 @@ def add_seed_option(parser: argparse.ArgumentParser, *, default: int = 0) -> Non
 def check_output_path(path: str | Path, *, overwrite: bool) -> Path:
     """Fail early, before any work, if an output cannot be written.
 
+    Missing folders are fine: they are created when the output is written
+    (nothing is changed on disk here).
+
     Raises
     ------
     OutputExistsError
         ``path`` exists and ``overwrite`` is false.
     DataError
-        The folder does not exist, is not writable, or ``path`` is a folder.
+        ``path`` is a folder, a part of its folder is a file ("afile is a
+        file, not a folder"), or the folder is not writable.
     """
+    from rotcurve.io.atomic import check_output
+
     path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
-    if path.is_dir():
-        raise DataError(f"{path} is a folder; give a file name for the output")
-    if path.exists() and not overwrite:
+    if path.exists() and not path.is_dir() and not overwrite:
         raise OutputExistsError(f"{path} exists; pass --overwrite to replace it")
-    if not folder.is_dir():
-        raise DataError(f"{path}: folder {folder} does not exist; create it first")
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise DataError(f"{path}: folder {folder} is not writable; choose another output path")
-    return path
+    return check_output(path, overwrite=overwrite)
 
 
 def add_run_options(p: argparse.ArgumentParser, *, batch_size: bool = True) -> None:

@@ -7,17 +7,24 @@
                       [--compression NAME] [--overwrite]
 
 ``--params`` is a CSV table (header row; columns ``Md`` [Msun], ``Rd`` [kpc],
-``Mh`` [Msun], ``c``; other columns are ignored) or an HDF5 file: a rotcurve
-file (its ``/params``), or any HDF5 file with 1-D datasets ``Md``, ``Rd``,
-``Mh``, ``c`` at the root or in a ``/params`` group.  When the table file has a
+``Mh`` [Msun], ``c``; the identifier columns ``name`` and ``id`` are kept as
+strings, other columns are ignored) or an HDF5 file: a rotcurve file (its
+``/params``, identifiers included), or any HDF5 file with 1-D datasets ``Md``,
+``Rd``, ``Mh``, ``c`` (and string datasets ``name``/``id``) at the root or in
+a ``/params`` group.  When the table file has a
 ``/radii`` dataset (kpc) and ``--radii`` is not given, those radii are used;
 otherwise the default grid (50 log-spaced radii, 0.1-50 kpc).  The output is a
-rotcurve file (see :mod:`rotcurve.io.format`) with the parameters stored.
+rotcurve file (see :mod:`rotcurve.io.format`) with the parameters stored, and
+the identifier columns as string datasets ``/params/name`` (``/params/id``),
+so that ``open_dataset(out).params`` has them as columns.  A galaxy whose curve
+is not finite once stored (``Md = 1e300`` overflows float32) is refused with its
+table row; nothing is written then.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +43,12 @@ __all__ = ["add_parser", "run", "read_param_table", "validate_params"]
 
 #: Default rows evaluated (and written) per block.
 BLOCK_ROWS = 65536
+#: A block never holds more values than this (rows x radii; ~6 float64 arrays
+#: of it are alive at once, ~800 MB): --block-size is lowered to fit.
+MAX_BLOCK_VALUES = 1 << 24
 _COLUMNS = ("Md", "Rd", "Mh", "c")
+#: String identifier columns carried through to the output.
+LABEL_COLUMNS = ("name", "id")
 _UNITS = {"Md": "Msun", "Rd": "kpc", "Mh": "Msun", "c": "dimensionless"}
 
 
@@ -83,7 +95,8 @@ def read_param_table(path: str | Path) -> tuple[dict[str, Any], Any]:
     -------
     columns : dict of str to ndarray
         ``Md``, ``Rd``, ``Mh``, ``c`` as read (object arrays for non-numeric CSV
-        cells); check them with :func:`validate_params`.
+        cells); check them with :func:`validate_params`.  Plus the identifier
+        columns of :data:`LABEL_COLUMNS` that the table has (str arrays).
     radii : ndarray or None
         ``/radii`` (kpc) of an HDF5 table, if present.
 
@@ -138,7 +151,11 @@ def _read_csv_table(path: Path) -> dict[str, Any]:
     frame.columns = [str(c).strip() for c in frame.columns]
     if any(c not in frame.columns for c in _COLUMNS):
         raise _missing_columns(path, frame.columns)
-    return {c: frame[c].to_numpy() for c in _COLUMNS}
+    out = {c: frame[c].to_numpy() for c in _COLUMNS}
+    for c in LABEL_COLUMNS:
+        if c in frame.columns:
+            out[c] = frame[c].astype(str).str.strip().to_numpy(dtype=object)
+    return out
 
 
 def _read_hdf5_table(path: Path) -> tuple[dict[str, Any], Any]:
@@ -164,7 +181,11 @@ def _read_hdf5_table(path: Path) -> tuple[dict[str, Any], Any]:
                     "(decoded or sampled curves have no true parameters)"
                 )
             frame = ds.params
-            return {c: frame[c].to_numpy() for c in _COLUMNS}, ds.radii.copy()
+            out = {c: frame[c].to_numpy() for c in _COLUMNS}
+            for c in LABEL_COLUMNS:
+                if c in frame.columns:
+                    out[c] = frame[c].to_numpy(dtype=object)
+            return out, ds.radii.copy()
     try:
         with h5py.File(path, "r") as f:
             group = None
@@ -190,6 +211,10 @@ def _read_hdf5_table(path: Path) -> tuple[dict[str, Any], Any]:
                         f"parameter table {path}: dataset {d.name} is not numeric ({d.dtype})"
                     )
                 columns[c] = np.asarray(d[...], dtype=np.float64)
+            for c in LABEL_COLUMNS:
+                d = group.get(c)
+                if isinstance(d, h5py.Dataset) and d.ndim == 1 and h5py.check_string_dtype(d.dtype):
+                    columns[c] = np.asarray(d.asstr()[...], dtype=object)
             radii = None
             if isinstance(f.get("radii"), h5py.Dataset):
                 radii = np.asarray(f["radii"][...], dtype=np.float64).reshape(-1)
@@ -264,12 +289,31 @@ def validate_params(columns: dict[str, Any], *, source: str = "parameter table")
     return out
 
 
+def _unstorable(exc: Any, params: dict[str, Any], labels: dict[str, Any], table: Path, radii: Any) -> Exception:
+    """The error for a galaxy whose curve cannot be stored: its table row and parameters."""
+    from rotcurve.errors import DataError
+
+    i = exc.row
+    name = next((f" ({labels[c][i]})" for c in LABEL_COLUMNS if c in labels), "")
+    galaxy = ", ".join(
+        f"{c} = {float(params[c][i]):g}" for c in _COLUMNS
+    )
+    value = f"{exc.value:.4g} km/s, beyond the {exc.dtype} range" if math.isfinite(exc.value) else f"{exc.value}"
+    return DataError(
+        f"parameter table {table}, row {i + 1}{name}: {exc.dataset} is {value} at r = "
+        f"{float(radii[exc.column]):g} kpc for {galaxy}; refusing to store non-finite velocities; "
+        "check the row (Md and Mh in Msun, Rd in kpc)"
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     """Evaluate the curves and write the output file."""
+    import numpy as np
     from tqdm import tqdm
 
     from rotcurve.generator.radii import RadiiSpec, parse_radii
     from rotcurve.io import CurveWriter
+    from rotcurve.io.format import NonFiniteError
     from rotcurve.physics import rotation_curves
 
     out = check_output_path(args.out, overwrite=args.overwrite)
@@ -286,9 +330,10 @@ def run(args: argparse.Namespace) -> int:
     physics = physics_from_args(args)
     storage = storage_from_args(args)
     n = len(params["Md"])
-    block = args.block_size
+    labels = {c: columns[c] for c in LABEL_COLUMNS if c in columns and len(columns[c]) == n}
+    block = max(1, min(args.block_size, MAX_BLOCK_VALUES // radii.size))
     attrs = {**physics, "prior": None, "radii_spec": spec.to_dict(), "params_table": table_path.name}
-    with CurveWriter(out, n=n, radii=radii, params=True, attrs=attrs, **storage) as writer:
+    with CurveWriter(out, n=n, radii=radii, params=True, labels=tuple(labels), attrs=attrs, **storage) as writer:
         with tqdm(
             total=n,
             unit="curve",
@@ -299,8 +344,19 @@ def run(args: argparse.Namespace) -> int:
             for start in range(0, n, block):
                 stop = min(n, start + block)
                 sub = {c: params[c][start:stop] for c in params}
-                rc = rotation_curves(sub, radii, **physics)
-                writer.write(start, v_circ=rc.v_circ, v_disc=rc.v_disc, v_halo=rc.v_halo, params=sub)
+                # Overflow shows as a non-finite curve, refused below with its row.
+                with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+                    rc = rotation_curves(sub, radii, **physics)
+                try:
+                    writer.write(
+                        start,
+                        v_circ=rc.v_circ,
+                        v_disc=rc.v_disc,
+                        v_halo=rc.v_halo,
+                        params={**sub, **{c: v[start:stop] for c, v in labels.items()}},
+                    )
+                except NonFiniteError as exc:
+                    raise _unstorable(exc, params, labels, table_path, radii) from None
                 bar.update(stop - start)
     if not args.quiet:
         size = out.stat().st_size

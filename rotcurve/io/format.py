@@ -413,6 +413,7 @@ class CurveWriter:
     labels : sequence of str, keyword-only
         String identifier columns (e.g. ``("name",)``) to store in ``/params``
         beside the parameters; :meth:`write` then takes them in ``params``.
+        They are held in memory until :meth:`close` writes them at once.
     attrs : mapping, keyword-only
         Root attributes: ``H0``, ``Delta``, ``seed``, ``prior``, ``radii_spec``
         (dicts or config objects with ``to_dict``) and any extras.
@@ -537,7 +538,9 @@ class CurveWriter:
                 for name in self.labels:
                     d = g.create_dataset(name, shape=(self.n,), dtype=h5py.string_dtype(), track_times=False)
                     d.attrs["units"] = ""
-                    self._labels[name] = d
+                    # Kept in memory and written once at close: the strings' heap
+                    # layout (the file's bytes) then does not depend on the blocks.
+                    self._labels[name] = (d, np.full(self.n, "", dtype=object))
         except BaseException:
             self._closed = True
             self._stack.__exit__(*sys.exc_info())
@@ -612,7 +615,7 @@ class CurveWriter:
             for name, arr in pars.items():
                 self._params[name][start : start + b] = arr
             for name, arr in labels.items():
-                self._labels[name][start : start + b] = arr
+                self._labels[name][1][start : start + b] = arr
         self._written[start : start + b] = True
         self._cursor = max(self._cursor, start + b)
 
@@ -666,6 +669,9 @@ class CurveWriter:
             )
         self._closed = True
         try:
+            for d, values in self._labels.values():
+                if self.n:
+                    d[...] = values
             # Every value of every curve dataset was checked in write().
             self._file.attrs["curves_finite"] = np.bool_(True)
         except BaseException:

@@ -151,8 +151,9 @@ def test_output_problems(tmp_path, table, capsys):
     status, _, err = _run(capsys, "--params", path, "--out", out)
     assert status == 2 and "out.h5 exists; pass --overwrite to replace it" in err
     assert out.read_bytes() == b"precious"
-    status, _, err = _run(capsys, "--params", path, "--out", tmp_path / "nodir" / "o.h5")
-    assert status == 2 and "folder" in err and "does not exist" in err
+    # Issue 7 G: a missing folder used to be "does not exist"; a file in the way is named.
+    status, _, err = _run(capsys, "--params", path, "--out", out / "o.h5")
+    assert status == 2 and "out.h5 is a file, not a folder" in err
     status, _, err = _run(capsys, "--params", path, "--out", tmp_path)
     assert status == 2 and "is a folder" in err
     status, _, err = _run(capsys, "--params", tmp_path / "missing.csv", "--out", tmp_path / "o.h5")

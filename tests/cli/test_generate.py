@@ -163,9 +163,10 @@ def test_existing_output(tmp_path, capsys):
 def test_unwritable_output(tmp_path, capsys):
     (tmp_path / "file").write_text("x")
     status = main(["generate", "--n", "10", "--out", str(tmp_path / "file" / "x.h5")])
-    assert "not a folder" in one_line_error(capsys.readouterr().err, 2, status)
-    status = main(["generate", "--n", "10", "--out", str(tmp_path / "no" / "x.h5")])
-    assert "does not exist" in one_line_error(capsys.readouterr().err, 2, status)
+    assert "file is a file, not a folder" in one_line_error(capsys.readouterr().err, 2, status)
+    # Issue 7 G: a missing folder used to be "does not exist"; now it is created.
+    status = main(["generate", "-q", "--n", "10", "--out", str(tmp_path / "no" / "x.h5")])
+    assert status == 0 and (tmp_path / "no" / "x.h5").is_file()
 
 
 def test_unreachable_scheduler(tmp_path, capsys):
