@@ -15,6 +15,7 @@ from typing import Any
 
 from rotcurve.config import from_dict, to_dict
 from rotcurve.errors import ConfigError
+from rotcurve.training.optim import OPTIMIZERS, SCHEDULES  # optim imports nothing from here at run time
 
 __all__ = [
     "TrainConfig",
@@ -138,8 +139,6 @@ class TrainConfig:
     compile: bool = False
 
     def __post_init__(self) -> None:
-        from rotcurve.training.optim import OPTIMIZERS, SCHEDULES  # registries live there
-
         _positive_int("epochs", self.epochs)
         _positive_int("batch_size", self.batch_size)
         _positive_int("eval_batch_size", self.eval_batch_size)

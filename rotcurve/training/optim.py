@@ -28,7 +28,7 @@ from rotcurve.errors import CheckpointError
 if TYPE_CHECKING:  # pragma: no cover
     import torch
 
-    from rotcurve.training.config import TrainConfig
+    from rotcurve.training.config import TrainConfig  # annotations only: config imports this module
 
 __all__ = [
     "OPTIMIZERS",
