@@ -5,7 +5,8 @@
 >>> result.best_val, result.best_checkpoint
 
 Modules: :mod:`~rotcurve.training.config` (``TrainConfig``, ``DataConfig``,
-``default_train_config``), :mod:`~rotcurve.training.optim` (``OPTIMIZERS``,
+``default_train_config``), :mod:`~rotcurve.training.presets` (the tuned defaults
+per kind of data, ``data/presets/<kind>.toml``), :mod:`~rotcurve.training.optim` (``OPTIMIZERS``,
 ``SCHEDULES``), :mod:`~rotcurve.training.device`,
 :mod:`~rotcurve.training.checkpoint` (``save_checkpoint``,
 ``read_checkpoint``, ``load_checkpoint``), :mod:`~rotcurve.training.rundir`

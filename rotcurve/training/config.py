@@ -2,7 +2,7 @@
 
 ``TrainConfig()`` holds generic defaults; :func:`default_train_config` gives
 the tuned starting points for rotation curves and for MNIST (the ones
-``rotcurve train`` uses).  ``rotcurve.config.from_dict(TrainConfig, d)``
+``rotcurve train`` uses), read from ``data/presets/<kind>.toml``.  ``rotcurve.config.from_dict(TrainConfig, d)``
 rebuilds a config from its JSON form and refuses unknown keys.
 """
 
@@ -16,6 +16,7 @@ from typing import Any
 from rotcurve.config import from_dict, to_dict
 from rotcurve.errors import ConfigError
 from rotcurve.training.optim import OPTIMIZERS, SCHEDULES  # optim imports nothing from here at run time
+from rotcurve.training.presets import PRESET_KINDS, load_preset
 
 __all__ = [
     "TrainConfig",
@@ -227,46 +228,10 @@ class DataConfig:
         return to_dict(self)
 
 
-#: Tuned defaults per kind of data (see :func:`default_train_config`).
+#: Tuned defaults per kind of data (see :func:`default_train_config`); the values and
+#: their reasons are in ``data/presets/<kind>.toml`` (:mod:`rotcurve.training.presets`).
 TRAIN_DEFAULTS: dict[str, dict[str, Any]] = {
-    # 20,000 curves (16,000 for training): ~63 steps per epoch; cosine decay to
-    # 1% gives the fine final polish the sub-percent errors need.  beta2 = 0.95
-    # (not torch's 0.999): the learned noise scale shrinks during training, so
-    # gradient scales drift and a short second-moment memory keeps up; it
-    # reached the tutorial loop's 20-epoch validation loss in 8 epochs rather
-    # than ~12, and after 300 epochs gave lower test errors (seed 0: 0.040 %
-    # vs 0.044 % median, 0.27 vs 0.30 km/s RMS; seed 1: 0.039 % vs 0.041 %,
-    # 0.36 vs 0.37 km/s).  Larger batches run more examples/s but make less
-    # progress per example: after 300 epochs batch 512 gave 0.48 km/s RMS
-    # and batch 1024 5 km/s (targets: 0.1 %, 0.5 km/s).
-    "curves": dict(
-        epochs=300,
-        batch_size=256,
-        lr=2e-3,
-        optimizer="adamw",
-        betas=(0.9, 0.95),
-        weight_decay=0.0,
-        schedule="cosine",
-        warmup=0.02,
-        min_lr_ratio=0.01,
-        grad_clip=1.0,
-        patience=0,
-    ),
-    # The classic MNIST VAE settings, with a peak rate of 2e-3 rather than
-    # 1e-3: after 30 epochs on 8,000 images (bench/bench_mnist.py) the
-    # held-out negative ELBO was 1-2 nats lower at d = 16 and 6-15 at d = 200.
-    "mnist": dict(
-        epochs=30,
-        batch_size=128,
-        lr=2e-3,
-        optimizer="adam",
-        weight_decay=0.0,
-        schedule="cosine",
-        warmup=0.0,
-        min_lr_ratio=0.1,
-        grad_clip=0.0,
-        patience=0,
-    ),
+    kind: load_preset(kind).settings("train", TrainConfig) for kind in PRESET_KINDS
 }
 
 
