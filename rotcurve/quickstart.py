@@ -21,7 +21,7 @@ outputs (an interrupted step leaves nothing that looks finished):
    the ``log10`` parameters against the latents, correlations and R^2,
    samples from the prior and the aggregate posterior with their physical
    validity and classifier two-sample AUC, into ``OUT/report/`` --
-   :func:`rotcurve.analysis.report.make_report`, as ``rotcurve report``.
+   :func:`rotcurve.reports.make_report`, as ``rotcurve report``.
 
 ``OUT/quickstart.json`` (the settings, the paths, the key metrics and the
 time of each step) is written last: a folder that has it is complete.  The
@@ -379,7 +379,7 @@ def quickstart(
 
         _say(f"3/3 writing the report on the held-out curves -> {report_dir}", progress)
         t0 = time.perf_counter()
-        from rotcurve.analysis.report import make_report
+        from rotcurve.reports import make_report
 
         run = load_run(run_dir, device=dev.type)
         report = make_report(

@@ -80,11 +80,11 @@ _EXPORTS: dict[str, str] = {
     "image_reconstructions_figure": "image_plots",
     "tsne_figure": "image_plots",
     # the run report
-    "make_report": "report",
-    "corner_figure": "report",
-    "analysis_set": "report",
-    "ReportConfig": "report",
-    "ReportResult": "report",
+    "make_report": "rotcurve.reports",
+    "corner_figure": "rotcurve.reports",
+    "analysis_set": "rotcurve.reports",
+    "ReportConfig": "rotcurve.reports",
+    "ReportResult": "rotcurve.reports",
 }
 
 __all__ = sorted(_EXPORTS)
@@ -94,7 +94,8 @@ def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'rotcurve.analysis' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"rotcurve.analysis.{module}"), name)
+    target = module if module.startswith("rotcurve.") else f"rotcurve.analysis.{module}"
+    value = getattr(importlib.import_module(target), name)
     globals()[name] = value
     return value
 

@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     check_output_path(out, overwrite=args.overwrite)
 
     from rotcurve.analysis.figures import save_figure
-    from rotcurve.analysis.report import corner_figure
+    from rotcurve.reports import corner_figure
     from rotcurve.run import load_run
 
     model_run = load_run(args.run, which=args.which, device=args.device)

@@ -7,7 +7,7 @@
 
 Writes ``OUT/report.html`` (opens offline: CSS inline, figures embedded),
 ``OUT/figures/*.png`` and ``*.pdf``, and ``OUT/metrics.json`` with every
-number (see :mod:`rotcurve.analysis.report`).  The folder is built next to
+number (see :mod:`rotcurve.reports`).  The folder is built next to
 ``OUT`` and renamed into place when complete.
 """
 
@@ -68,7 +68,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     """Write the report and print where it went with the headline numbers."""
-    from rotcurve.analysis.report import make_report
+    from rotcurve.reports import make_report
 
     res = make_report(
         args.run,

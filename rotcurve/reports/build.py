@@ -1,6 +1,6 @@
 """The run report: one self-contained HTML file, every figure as PNG and PDF, and metrics.json.
 
->>> from rotcurve.analysis.report import make_report
+>>> from rotcurve.reports import make_report
 >>> res = make_report("runs/vae4", "curves.h5", "reports/vae4")     # doctest: +SKIP
 >>> res.metrics["latents"]["r2"]["Mh"]["nonlinear"]                   # doctest: +SKIP
 0.995
@@ -418,7 +418,7 @@ class _Builder:
 
     def figure(self, name: str, fig: Any, caption: str) -> str:
         from rotcurve.analysis.figures import save_figure
-        from rotcurve.analysis.html import image
+        from rotcurve.reports.html import image
 
         # one layout pass for both files (what bbox_inches="tight" would do twice)
         fig.draw_without_rendering()
@@ -429,7 +429,7 @@ class _Builder:
         return image(png.read_bytes(), caption=caption, alt=name)
 
     def note(self, text: str) -> str:
-        from rotcurve.analysis.html import note
+        from rotcurve.reports.html import note
 
         self.notes.append(text)
         return note(text)
@@ -490,7 +490,7 @@ def _training_summary(records: list[dict[str, Any]], run: Any) -> dict[str, Any]
 
 
 def _target_cell(value: Any, target: float, *, below: bool = False) -> Any:
-    from rotcurve.analysis.html import Fragment, format_number
+    from rotcurve.reports.html import Fragment, format_number
 
     if value is None or not math.isfinite(float(value)):
         return "n/a"
@@ -502,8 +502,8 @@ def _target_cell(value: Any, target: float, *, below: bool = False) -> Any:
 
 # --------------------------------------------------------------------------- sections
 def _training_section(b: _Builder, run: Any, metrics: dict[str, Any]) -> None:
-    from rotcurve.analysis.html import definition_list, section
-    from rotcurve.analysis.report_figures import training_history_figure
+    from rotcurve.reports.html import definition_list, section
+    from rotcurve.reports.figures import training_history_figure
 
     with b.step("training summary"):
         records = _training_records(run)
@@ -521,7 +521,7 @@ def _training_section(b: _Builder, run: Any, metrics: dict[str, Any]) -> None:
 
 def _curves_report(b: _Builder, run: Any, aset: AnalysisSet, cfg: ReportConfig, metrics: dict[str, Any],
                    progress: bool) -> None:
-    from rotcurve.analysis.html import paragraph, section, table
+    from rotcurve.reports.html import paragraph, section, table
 
     v, params, radii, seed = aset.x, aset.params, run.radii, cfg.seed
     rng_pick = np.random.default_rng(_stream_seed(seed, "pick"))
@@ -529,7 +529,7 @@ def _curves_report(b: _Builder, run: Any, aset: AnalysisSet, cfg: ReportConfig, 
     # -- reconstruction ---------------------------------------------------------------
     with b.step("reconstruction"):
         from rotcurve.analysis.curve_plots import reconstruction_figure
-        from rotcurve.analysis.report_figures import error_by_radius_figure
+        from rotcurve.reports.figures import error_by_radius_figure
 
         score = run.score(v, seed=_stream_seed(seed, "score"))
         score.update(data=aset.info["data"], split=aset.info["split"], same_as_training=aset.info["same_as_training"])
@@ -630,9 +630,9 @@ def _curves_report(b: _Builder, run: Any, aset: AnalysisSet, cfg: ReportConfig, 
 def _physics_parts(b: _Builder, z: np.ndarray, params: Any, cfg: ReportConfig,
                    metrics: dict[str, Any]) -> list[str]:
     from rotcurve.analysis.corner_plots import corner_plot
-    from rotcurve.analysis.html import paragraph, table
+    from rotcurve.reports.html import paragraph, table
     from rotcurve.analysis.latents import PARAM_NAMES, correlations, predictability
-    from rotcurve.analysis.report_figures import correlation_figure
+    from rotcurve.reports.figures import correlation_figure
 
     parts: list[str] = []
     d = z.shape[1]
@@ -672,7 +672,7 @@ def _physics_parts(b: _Builder, z: np.ndarray, params: Any, cfg: ReportConfig,
 def _sampling_section(b: _Builder, run: Any, aset: AnalysisSet, z: np.ndarray, cfg: ReportConfig,
                       metrics: dict[str, Any], progress: bool) -> None:
     from rotcurve.analysis.bands import compare_bands
-    from rotcurve.analysis.html import paragraph, section, table
+    from rotcurve.reports.html import paragraph, section, table
     from rotcurve.analysis.twosample import classifier_two_sample_test
     from rotcurve.analysis.validity import physical_validity
 
@@ -774,7 +774,7 @@ def _sampling_section(b: _Builder, run: Any, aset: AnalysisSet, z: np.ndarray, c
     ref_auc = reference["c2st_auc"]["auc"] if reference["c2st_auc"] else None
     rows.append(["simulated held-out (reference)", reference["validity"]["n"], ref_fw[repr(0.01)],
                  ref_fw[repr(0.02)], ref_auc if ref_auc is not None else "n/a", "—"])
-    from rotcurve.analysis.report_figures import validity_figure
+    from rotcurve.reports.figures import validity_figure
 
     parts.append(table(
         ["latents from", "curves", "valid within 1 %", "valid within 2 %", "C2ST AUC", "max band deviation"],
@@ -796,7 +796,7 @@ def _sampling_section(b: _Builder, run: Any, aset: AnalysisSet, z: np.ndarray, c
 
 def _mnist_report(b: _Builder, run: Any, aset: AnalysisSet, cfg: ReportConfig, metrics: dict[str, Any],
                   progress: bool) -> None:
-    from rotcurve.analysis.html import section, table
+    from rotcurve.reports.html import section, table
     from rotcurve.analysis.image_plots import (
         decoder_grid_figure,
         image_grid_figure,
@@ -873,7 +873,7 @@ def _mnist_report(b: _Builder, run: Any, aset: AnalysisSet, cfg: ReportConfig, m
 
 
 def _summary_section(run: Any, metrics: dict[str, Any]) -> str:
-    from rotcurve.analysis.html import section, table
+    from rotcurve.reports.html import section, table
 
     rows: list[list[Any]] = []
     rec = metrics.get("score", {})
@@ -905,7 +905,7 @@ def _describe_data(info: dict[str, Any]) -> str:
 
 
 def _overview(run: Any, aset: AnalysisSet, cfg: ReportConfig, metrics: dict[str, Any]) -> str:
-    from rotcurve.analysis.html import definition_list, section
+    from rotcurve.reports.html import definition_list, section
 
     mc = run.model_config
     items = [
@@ -1040,7 +1040,7 @@ def make_report(
     """
     from tqdm.auto import tqdm
 
-    from rotcurve.analysis.html import page
+    from rotcurve.reports.html import page
     from rotcurve.config import from_dict, to_dict
     from rotcurve.io.atomic import atomic_write_text
 
@@ -1089,7 +1089,7 @@ def make_report(
         metrics["notes"] = b.notes
         metrics["warnings"] = b.warnings
         if b.warnings:
-            from rotcurve.analysis.html import note, section
+            from rotcurve.reports.html import note, section
 
             b.body.append(section("Warnings raised while the report was made",
                                   [note(w) for w in b.warnings], anchor="warnings"))

@@ -37,7 +37,7 @@ def trained(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def report(trained):
-    from rotcurve.analysis.report import make_report
+    from rotcurve.reports import make_report
 
     out = trained / "rep"
     res = make_report(trained / "run", trained / "curves.h5", out, n_samples=60, seed=3, progress=False,
@@ -181,7 +181,7 @@ def test_numbers_agree_with_independent_computations(report, trained):
 
 def test_dataset_without_parameters_skips_physics_with_a_note(report, trained, tmp_path):
     """Also: --overwrite replaces an existing report only with a complete new one."""
-    from rotcurve.analysis.report import make_report
+    from rotcurve.reports import make_report
 
     _write(tmp_path / "noparams.h5", 80, 5, params=False)
     out = tmp_path / "rep"
@@ -204,7 +204,7 @@ def test_dataset_without_parameters_skips_physics_with_a_note(report, trained, t
 
 
 def test_mismatched_data_is_refused_before_anything_is_written(trained, tmp_path):
-    from rotcurve.analysis.report import make_report
+    from rotcurve.reports import make_report
 
     _write(tmp_path / "coarse.h5", 30, 1, radii=np.geomspace(0.2, 40.0, 16))
     with pytest.raises(DataError, match="radius grid"):
@@ -230,7 +230,7 @@ def test_mismatched_data_is_refused_before_anything_is_written(trained, tmp_path
 
 
 def test_a_failure_half_way_leaves_nothing(trained, tmp_path, monkeypatch):
-    import rotcurve.analysis.report as report_module
+    import rotcurve.reports.build as report_module
 
     def boom(builder, *args, **kwargs):
         from rotcurve.analysis.figures import new_figure
@@ -247,7 +247,7 @@ def test_a_failure_half_way_leaves_nothing(trained, tmp_path, monkeypatch):
 
 
 def test_corner_figure_alone(trained, tmp_path):
-    from rotcurve.analysis.report import analysis_set, corner_figure
+    from rotcurve.reports import analysis_set, corner_figure
     from rotcurve.run import load_run
 
     run = load_run(trained / "run")
@@ -284,7 +284,7 @@ def mnist_run(tmp_path_factory):
 
 
 def test_mnist_report_has_the_image_views(mnist_run, tmp_path):
-    from rotcurve.analysis.report import make_report
+    from rotcurve.reports import make_report
 
     res = make_report(mnist_run / "run", f"mnist:{mnist_run}", tmp_path / "rep", n_samples=20, seed=0,
                       progress=False, options=FAST)

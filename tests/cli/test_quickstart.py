@@ -31,7 +31,7 @@ def _snapshot(folder):
 
 
 def test_interrupted_then_overwrite_gives_the_dataset_run_and_report(tmp_path, capsys, monkeypatch):
-    import rotcurve.analysis.report as report_module
+    import rotcurve.reports as report_module
     from rotcurve.io import open_dataset
 
     out = tmp_path / "qs"
