@@ -905,9 +905,9 @@ def _check_out(path: Path, overwrite: bool) -> None:
         raise DataError(f"{path} is a folder; give a file name for the output")
     if path.exists() and not overwrite:
         raise OutputExistsError.both("{p} exists; pass {o} to replace it", p=path, o=OVERWRITE)
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise DataError(f"{path}: folder {folder} does not exist; create it first")
+    from rotcurve.io.atomic import check_output
+
+    check_output(path, overwrite=overwrite)  # missing folders are created when writing
 
 
 def _versions() -> dict[str, str]:
@@ -961,10 +961,9 @@ def _training_file_rows(run: Run, data: str, n: int, split: str) -> np.ndarray:
 def _encode_file(
     run: Run, data: str, out: Path, *, split: str | None, overwrite: bool, batch_size: int, progress: bool
 ) -> Path:
-    import h5py
     from tqdm.auto import tqdm
 
-    from rotcurve.io.atomic import atomic_path
+    from rotcurve.io.h5write import atomic_h5  # no crash, one line, nothing left on a full disk; locked
     from rotcurve.units import PARAM_UNITS
 
     _check_out(out, overwrite)
@@ -1020,7 +1019,7 @@ def _encode_file(
         params = has_params
         source = {"data": str(Path(data).resolve()), "split": split or "all"}
         rows_note = "row of each curve in the source file"
-    with atomic_path(out, overwrite=overwrite) as tmp, h5py.File(tmp, "w") as f:
+    with atomic_h5(out, overwrite=overwrite) as f:
         f.attrs["format"] = LATENT_FORMAT
         for key, value in {**_versions(), **source}.items():
             f.attrs[key] = value
@@ -1108,12 +1107,10 @@ def _sample_file(
         # one generator over all batches, as in Run.sample: same seed, same samples
         samples = _iter_samples(run, n, seed=seed, source=source, batch_size=min(batch_size, block))
         if run.kind == "mnist":
-            import h5py
-
-            from rotcurve.io.atomic import atomic_path
+            from rotcurve.io.h5write import atomic_h5  # safe on a full disk; locked
 
             shape = run.image_shape or (run.model_config.input_dim,)
-            with atomic_path(out, overwrite=overwrite) as tmp, h5py.File(tmp, "w") as f:
+            with atomic_h5(out, overwrite=overwrite) as f:
                 f.attrs["format"] = IMAGES_FORMAT
                 for key, value in _versions().items():
                     f.attrs[key] = value

@@ -2,29 +2,32 @@
 
 Why this exists
 ---------------
-When HDF5 cannot write (the disk is full), the failure usually surfaces only
-when the file is *closed*: h5py's ``File.close()`` drops every open object of
-the file, and closing a dataset flushes its chunk cache.  If that flush fails,
-HDF5 returns an error but leaves the dataset half torn down while its ID
-stays registered; the Python ``Dataset`` objects still referring to it are
-garbage-collected later and their ``__dealloc__`` touches freed memory --
-a segmentation fault (exit 139), typically right after the error message.
-Closing twice, or closing after making room, does not help: once a close has
-failed the objects are poisoned.
+When HDF5 cannot write (the disk is full), the error often surfaces only when
+an object is *closed*: closing a dataset flushes its chunk cache or sieve
+buffer, and h5py's ``File.close()`` closes every open object of the file.  If
+that write fails, HDF5 returns an error but leaves the object half torn down
+while its ID stays registered; the Python ``Dataset`` / ``File`` objects still
+referring to it are garbage-collected later and their ``__dealloc__`` touches
+freed memory -- a segmentation fault (exit 139), typically right after a
+two-line error.  Closing again, or closing after making room, does not help:
+once a close has failed the objects are poisoned, and a dataset object dropped
+in the middle of writing (``f.create_dataset(...).attrs[...] = ...``) closes
+too, so the first failure can happen anywhere.
 
-The cure, applied by :func:`h5_create`:
-
-1. flush explicitly before closing (``H5Fflush`` fails cleanly, leaving every
-   object intact), so a write error is an ordinary exception;
-2. after any failure, point the file's descriptor at an in-memory sink
-   (``memfd``, holding a copy of the file when it is small) before closing:
-   HDF5 then finishes its close without an error and frees its objects
-   properly; the temporary file is deleted by :func:`~rotcurve.io.atomic.atomic_path`
-   anyway, so nothing written to the sink is wanted.
+The cure is to never let HDF5 see a failed write.  :func:`h5_create` gives
+HDF5 the file through h5py's file-object driver, wrapped in
+:class:`SafeFile`: the first write the operating system refuses (ENOSPC,
+EDQUOT, EIO, ...) is recorded, the file's content is moved to an in-memory
+sink (a ``memfd``; copied when it is small, so that HDF5 can still read back
+what it wrote) and HDF5 carries on -- its closes succeed and free everything
+properly.  When the file is closed, the recorded error is raised, and
+:func:`~rotcurve.io.atomic.atomic_path` deletes the temporary file and turns it
+into :class:`~rotcurve.errors.DiskFullError`.  The files are byte-identical to
+those of HDF5's default driver.
 
 :func:`atomic_h5` combines this with :func:`~rotcurve.io.atomic.atomic_path`
-(temporary name, rename when complete, missing folders created, ENOSPC ->
-:class:`~rotcurve.errors.DiskFullError`) and the output lock.
+(temporary name, rename when complete, missing folders created) and the output
+lock (:mod:`rotcurve.io.lock`).
 """
 
 from __future__ import annotations
@@ -38,64 +41,137 @@ from typing import Any
 
 from rotcurve.errors import OVERWRITE, Option, OutputExistsError
 
-__all__ = ["h5_create", "atomic_h5", "abandon"]
+__all__ = ["SafeFile", "h5_create", "atomic_h5"]
 
-#: Files up to this size are copied into the sink, so that HDF5 can still read
-#: back metadata it evicted from its cache while it finishes closing.
+#: Files up to this size are copied into the sink when a write fails, so that
+#: HDF5 can still read back metadata it evicted from its cache.
 _COPY_LIMIT = 256 << 20
 
 
-def _sink_fd(fd: int) -> int:
-    """A writable, readable descriptor to stand in for ``fd`` (its content copied when small)."""
+def _memory_file() -> int:
+    """A readable, writable descriptor of an anonymous in-memory file."""
     try:
-        sink = os.memfd_create("rotcurve-discard")
+        return os.memfd_create("rotcurve-discard")
     except (AttributeError, OSError):  # pragma: no cover - not Linux
         with tempfile.TemporaryFile() as fh:
-            sink = os.dup(fh.fileno())
-    try:
-        size = os.fstat(fd).st_size
-        if size <= _COPY_LIMIT:
+            return os.dup(fh.fileno())
+
+
+class SafeFile:
+    """A file object for h5py whose writes never fail (the first failure is kept).
+
+    Parameters
+    ----------
+    path : str or Path
+        Created or truncated.
+
+    Attributes
+    ----------
+    error : OSError or None
+        The first write error; from then on reads and writes go to an
+        in-memory copy and nothing more reaches ``path``.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0), 0o666)
+        self.pos = 0
+        self.error: OSError | None = None
+
+    def __repr__(self) -> str:  # h5py names the HDF5 file after it
+        return self.path
+
+    # io protocol used by h5py's fileobj driver
+    def readable(self) -> bool:
+        return True
+
+    def writable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        if whence == 0:
+            self.pos = offset
+        elif whence == 1:
+            self.pos += offset
+        else:
+            self.pos = os.fstat(self.fd).st_size + offset
+        return self.pos
+
+    def tell(self) -> int:
+        return self.pos
+
+    def read(self, size: int = -1) -> bytes:
+        if size is None or size < 0:
+            size = max(0, os.fstat(self.fd).st_size - self.pos)
+        data = os.pread(self.fd, size, self.pos)
+        self.pos += len(data)
+        return data
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read(len(memoryview(buffer).cast("B")))
+        memoryview(buffer).cast("B")[: len(data)] = data
+        return len(data)
+
+    def write(self, data: Any) -> int:
+        view = memoryview(data).cast("B")
+        done = 0
+        while done < len(view):
+            try:
+                done += os.pwrite(self.fd, view[done:], self.pos + done)
+            except InterruptedError:  # pragma: no cover
+                continue
+            except OSError as exc:
+                if self.error is not None:  # the sink failed too (out of memory)
+                    raise
+                self.error = exc
+                self._to_sink()
+        self.pos += done
+        return done
+
+    def truncate(self, size: int | None = None) -> int:
+        size = self.pos if size is None else size
+        try:
+            os.ftruncate(self.fd, size)
+        except OSError as exc:
+            if self.error is not None:
+                raise
+            self.error = exc
+            self._to_sink()
+            os.ftruncate(self.fd, size)
+        return size
+
+    def flush(self) -> None:
+        pass
+
+    def _to_sink(self) -> None:
+        """Go on in memory: copy what was written (when small) and drop the real file."""
+        sink = _memory_file()
+        try:
+            size = os.fstat(self.fd).st_size
             offset = 0
-            while offset < size:
-                block = os.pread(fd, min(8 << 20, size - offset), offset)
+            while size <= _COPY_LIMIT and offset < size:
+                block = os.pread(self.fd, min(8 << 20, size - offset), offset)
                 if not block:
                     break
                 os.pwrite(sink, block, offset)
                 offset += len(block)
-    except OSError:
-        pass
-    return sink
+        except OSError:
+            pass
+        os.close(self.fd)
+        self.fd = sink
 
-
-def abandon(f: Any) -> None:
-    """Close the h5py file ``f`` that is being given up after a failure, without crashing.
-
-    Its descriptor is swapped for an in-memory sink first, so that HDF5 can
-    write whatever it still holds and free its objects; nothing more reaches
-    the real file.  Errors are swallowed (the caller is already raising).
-    """
-    try:
-        if not f.id.valid:
-            return
-    except Exception:  # pragma: no cover - already gone
-        return
-    try:
-        fd = f.id.get_vfd_handle()
-        if isinstance(fd, int) and fd >= 0:
-            sink = _sink_fd(fd)
-            try:
-                os.dup2(sink, fd)
-            finally:
-                os.close(sink)
-    except Exception:  # pragma: no cover - a driver without a descriptor
-        pass
-    with contextlib.suppress(Exception):
-        f.close()
+    def close(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
 
 
 @contextlib.contextmanager
 def h5_create(path: str | Path, **kwargs: Any) -> Iterator[Any]:
-    """Create (truncate) the HDF5 file ``path`` and close it safely.
+    """Create (truncate) the HDF5 file ``path`` for writing, crash-free on a full disk.
 
     Parameters
     ----------
@@ -108,20 +184,31 @@ def h5_create(path: str | Path, **kwargs: Any) -> Iterator[Any]:
     Yields
     ------
     h5py.File
-        Open for writing.  On a normal exit it is flushed, then closed; when
-        the block (or the flush) raises, it is abandoned (see :func:`abandon`)
-        and the exception propagates.
+        Open for writing; closed when the block ends.
+
+    Raises
+    ------
+    OSError
+        The first write error of the operating system (ENOSPC ...), once
+        HDF5 has closed the file cleanly.
     """
     import h5py
 
-    f = h5py.File(path, "w", **kwargs)
+    fh = SafeFile(path)
     try:
-        yield f
-        f.flush()
+        f = h5py.File(fh, "w", **kwargs)
     except BaseException:
-        abandon(f)
+        fh.close()
         raise
-    f.close()
+    try:
+        try:
+            yield f
+        finally:
+            f.close()  # never fails for lack of space: the writes cannot fail
+        if fh.error is not None:
+            raise fh.error
+    finally:
+        fh.close()
 
 
 @contextlib.contextmanager
@@ -133,7 +220,7 @@ def atomic_h5(
     overwrite_option: Option = OVERWRITE,
     **kwargs: Any,
 ) -> Iterator[Any]:
-    """Write an HDF5 file atomically: the file appears complete under ``path`` or not at all.
+    """Write an HDF5 file atomically: it appears complete under ``path`` or not at all.
 
     Parameters
     ----------
@@ -178,4 +265,3 @@ def atomic_h5(
             raise OutputExistsError.both(
                 "{path} appeared while writing; pass {o} to replace it", path=str(path), o=overwrite_option
             ) from None
-

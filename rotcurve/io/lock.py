@@ -143,8 +143,7 @@ def output_lock(path: str | Path) -> Iterator[Path]:
     ----------
     path : str or Path
         The output (a file, or a run folder); the lock is ``path + ".lock"``
-        next to it, unless ``path`` itself names the lock file (ends in
-        ``.lock``).  Missing parent folders are created.
+        next to it.  Missing parent folders are created.
 
     Yields
     ------
@@ -156,9 +155,8 @@ def output_lock(path: str | Path) -> Iterator[Path]:
     OutputLockedError
         Another process (or another thread of this one) holds the lock.
     """
-    path = Path(path)
-    lock_file = path if path.name.endswith(LOCK_SUFFIX) else lock_path(path)
-    output = path if lock_file is not path else path.with_name(path.name[: -len(LOCK_SUFFIX)])
+    output = Path(path)
+    lock_file = lock_path(output)
     if fcntl is None:  # pragma: no cover
         yield lock_file
         return

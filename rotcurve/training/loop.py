@@ -48,6 +48,7 @@ import numpy as np
 
 from rotcurve.config import to_dict
 from rotcurve.errors import ConfigError, DataError, TrainingError
+from rotcurve.training.rundir import holds_run_lock
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -304,6 +305,7 @@ def _fmt(x: float) -> str:
 
 
 # ------------------------------------------------------------------------------ train
+@holds_run_lock  # one run at a time per run folder (RUN_DIR.lock)
 def train(
     data: Any,
     run_dir: str | os.PathLike[str],

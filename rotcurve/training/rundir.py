@@ -10,24 +10,39 @@
         best.pt            the epoch with the lowest validation loss
 
 Every file is replaced atomically (``metrics.jsonl`` is rewritten whole after
-each epoch; it is small).
+each epoch; it is small).  Missing parent folders are created (``--out
+runs/vae4`` on a fresh clone).  While a run trains, ``RUN_DIR.lock`` next to the
+folder is held (:func:`holds_run_lock`): a second run on the same folder fails
+at once instead of interleaving checkpoints.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
 from rotcurve._version import __version__
 from rotcurve.config import from_dict, to_dict
-from rotcurve.errors import CheckpointError, ConfigError, DataError, OutputExistsError
-from rotcurve.io.atomic import atomic_path, atomic_write_text
+from rotcurve.errors import (
+    OVERWRITE,
+    RESUME,
+    CheckpointError,
+    ConfigError,
+    DataError,
+    Option,
+    OutputExistsError,
+)
+from rotcurve.io.atomic import atomic_path, atomic_write_text, check_output
+
+T = TypeVar("T")
 
 __all__ = [
     "RunPaths",
@@ -39,6 +54,8 @@ __all__ = [
     "describe_data",
     "normalise_spec",
     "prepare_run_dir",
+    "check_run_root",
+    "holds_run_lock",
     "clear_run_dir",
     "link_or_copy",
 ]
@@ -333,44 +350,84 @@ def prepare_run_dir(
     CheckpointError
         ``resume`` without a checkpoint to resume from.
     DataError
-        The path is a file.
+        The path (or a folder above it) is a file.  Missing folders are fine:
+        :func:`clear_run_dir` creates them.
     """
     root = paths.root
     if resume and overwrite:
-        raise ConfigError("--resume and --overwrite exclude each other; pick one")
-    if root.exists() and not root.is_dir():
-        raise DataError(f"{root} is a file; give a folder for the run")
+        raise ConfigError.both(
+            "{r} and {o} exclude each other; pick one", r=Option("resume", "--resume"), o=Option("overwrite", "--overwrite")
+        )
+    check_run_root(root)
     if resume:
         if not paths.last.exists():
-            raise CheckpointError(
-                f"{root} has no checkpoints/last.pt to resume from; drop --resume to start a new run"
+            raise CheckpointError.both(
+                "{root} has no checkpoints/last.pt to resume from; {drop} to start a new run",
+                root=str(root), drop=Option("drop resume=True", "drop --resume"),
             )
         if paths.config.exists():
             saved = read_run_config(paths.config)
             diffs = config_differences(saved, config)
             if diffs:
-                raise ConfigError(
-                    f"cannot resume {root}: the settings differ from the saved run "
-                    f"({'; '.join(diffs)}); use the same options, or --overwrite to start again"
+                raise ConfigError.both(
+                    "cannot resume {root}: the settings differ from the saved run ({diffs}); "
+                    "use the same options, or {o} to start again",
+                    root=str(root), diffs="; ".join(diffs), o=OVERWRITE,
                 )
         return paths.last
     if paths.is_started() and not overwrite:
-        raise OutputExistsError(
-            f"{root} already holds a run; pass --resume to continue it or --overwrite to replace it"
+        raise OutputExistsError.both(
+            "{root} already holds a run; pass {r} to continue it or {o} to replace it",
+            root=str(root), r=RESUME, o=OVERWRITE,
         )
     if root.exists() and not os.access(root, os.W_OK | os.X_OK):
         raise DataError(f"{root} is not writable; choose another run folder")
-    if not root.exists() and not root.parent.exists():
-        raise DataError(f"{root}: folder {root.parent} does not exist; create it first")
     return None
 
 
+def check_run_root(root: str | Path) -> Path:
+    """``root`` can be (or is) a run folder: not a file, nor inside one; missing folders are fine.
+
+    Raises
+    ------
+    DataError
+        ``root`` or a folder above it is a regular file.
+    """
+    root = Path(root)
+    if root.exists() and not root.is_dir():
+        raise DataError(f"{root} is a file, not a folder; give a folder for the run")
+    check_output(root / "config.json", overwrite=True)  # names a file above it, if any
+    return root
+
+
+def holds_run_lock(func: Callable[..., T]) -> Callable[..., T]:
+    """Decorate ``func(data, run_dir, ...)`` to hold ``run_dir``'s lock while it runs.
+
+    The lock is ``RUN_DIR.lock`` next to the run folder
+    (:func:`rotcurve.io.lock.output_lock`): a second training run on the same
+    folder fails at once with :class:`~rotcurve.errors.OutputLockedError`
+    naming the first one's pid.  Missing parent folders are created.
+    """
+    from rotcurve.io.lock import output_lock
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> T:
+        run_dir = kwargs["run_dir"] if "run_dir" in kwargs else args[1]
+        root = check_run_root(Path(run_dir))
+        with output_lock(root):
+            return func(*args, **kwargs)
+
+    return wrapper
+
+
 def clear_run_dir(paths: RunPaths) -> None:
-    """Remove a previous run's files (for ``--overwrite``) and create the folders."""
+    """Remove a previous run's files (for ``--overwrite``) and create the folders (parents too)."""
+    from rotcurve.io.atomic import make_parents
+
     for p in paths.outputs():
         if p.exists():
             p.unlink()
-    paths.checkpoints.mkdir(parents=True, exist_ok=True)
+    make_parents(paths.last)
 
 
 def link_or_copy(src: Path, dst: Path) -> None:
