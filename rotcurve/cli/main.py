@@ -43,6 +43,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "rotcurve.cli.score",
     "rotcurve.cli.report",
     "rotcurve.cli.corner",
+    "rotcurve.cli.fit",
 )
 
 
