@@ -24,8 +24,8 @@ from typing import Any, Literal
 
 import numpy as np
 
+from rotcurve.datasets.kinds import CurveKind, MnistKind, kind_for_spec
 from rotcurve.datasets.memory import fits_in_memory
-from rotcurve.datasets.mnist import MNIST_FILES, find_mnist_files, load_mnist
 from rotcurve.datasets.normaliser import CurveNormaliser, IdentityNormaliser
 from rotcurve.datasets.splits import SPLITS, Split, check_fractions, split_indices
 from rotcurve.datasets.streaming import StreamingSplit, epoch_seed, plan_blocks, scan_curves
@@ -237,13 +237,9 @@ def load_training_data(
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ConfigError(f"seed must be a non-negative integer, got {seed!r}")
     dev = resolve_device(device)
-    text = str(spec)
-    if text.startswith("mnist:") or text == "mnist":
-        directory = text[len("mnist:") :]
-        if not directory:
-            raise ConfigError("give the MNIST folder as mnist:DIR (for example mnist:data/mnist)")
-        return _load_mnist(Path(directory), seed=int(seed), fractions=fractions, device=dev)
-    return _load_curves(Path(text), seed=int(seed), fractions=fractions, device=dev, in_memory=in_memory)
+    kind = kind_for_spec(str(spec))
+    load = _LOADERS[kind.name]
+    return load(kind.source(str(spec)), seed=int(seed), fractions=fractions, device=dev, in_memory=in_memory)
 
 
 # ----------------------------------------------------------------------- curves
@@ -336,7 +332,7 @@ def _load_curves(
             for name in SPLITS
         }
     meta = {
-        "kind": "curves",
+        "kind": CurveKind.name,
         "source": source,
         "radii": radii.tolist(),
         "n_total": int(n),
@@ -348,7 +344,7 @@ def _load_curves(
         "file_attrs": file_attrs,
     }
     return TrainingData(
-        kind="curves",
+        kind=CurveKind.name,
         train=splits["train"],
         val=splits["val"],
         test=splits["test"],
@@ -364,52 +360,14 @@ def _load_curves(
 
 # ------------------------------------------------------------------------ MNIST
 def _load_mnist(
-    directory: Path, *, seed: int, fractions: tuple[float, float, float], device: Any
+    directory: Path, *, seed: int, fractions: tuple[float, float, float], device: Any, in_memory: Any = True
 ) -> TrainingData:
+    """MNIST (always in memory; ``in_memory`` is ignored), split by :meth:`MnistKind.read_splits`."""
     import torch
 
-    if not directory.is_dir():
-        raise DataError(
-            f"{directory}: no such folder for MNIST; check the path or use --download "
-            "to fetch the files"
-        )
-    found = find_mnist_files(directory)
-    have_train = found["train-images"] is not None or found["train-labels"] is not None
-    have_test = found["t10k-images"] is not None or found["t10k-labels"] is not None
-    if not (have_train or have_test):
-        raise DataError(
-            f"{directory}: no MNIST files ({', '.join(MNIST_FILES.values())}, raw or .gz); put them "
-            "there or use --download"
-        )
-    images: dict[str, np.ndarray] = {}
-    labels: dict[str, np.ndarray] = {}
-    if have_train and have_test:
-        layout = "train+t10k"
-        tr_x, tr_y = load_mnist(directory, "train")
-        te_x, te_y = load_mnist(directory, "test")
-        f_train, f_val, _ = fractions
-        total = f_train + f_val
-        idx = split_indices(len(tr_x), seed, (f_train / total, f_val / total, 0.0))
-        indices = {"train": idx["train"], "val": idx["val"], "test": np.arange(len(te_x), dtype=np.int64)}
-        for name, (x, y) in (("train", (tr_x, tr_y)), ("val", (tr_x, tr_y)), ("test", (te_x, te_y))):
-            images[name], labels[name] = x[indices[name]], y[indices[name]]
-        note = "train/val split from train-* by seed in the ratio f_train:f_val; test is t10k-*"
-        sources = {"train": "train", "val": "train", "test": "t10k"}
-        n_total = len(tr_x) + len(te_x)
-    else:
-        part = "train" if have_train else "test"
-        layout = "train-only" if have_train else "t10k-only"
-        x, y = load_mnist(directory, part)
-        indices = split_indices(len(x), seed, fractions)
-        for name in SPLITS:
-            images[name], labels[name] = x[indices[name]], y[indices[name]]
-        prefix = "train" if have_train else "t10k"
-        note = (
-            f"only the {prefix}-* files were found; their {len(x)} images were split into "
-            "train/val/test by seed"
-        )
-        sources = dict.fromkeys(SPLITS, prefix)
-        n_total = len(x)
+    read = MnistKind().read_splits(directory, seed=seed, fractions=fractions)
+    images, labels, indices = read.images, read.labels, read.indices
+    layout, note, sources, n_total = read.layout, read.note, read.sources, read.n_total
     image_shape = list(images["train"].shape[1:])
     dim = int(np.prod(image_shape))
     tensors = {
@@ -418,7 +376,7 @@ def _load_mnist(
     }
     label_tensors = {name: torch.from_numpy(labels[name]).to(device) for name in SPLITS}
     meta = {
-        "kind": "mnist",
+        "kind": MnistKind.name,
         "source": f"mnist:{directory}",
         "n_total": int(n_total),
         "seed": seed,
@@ -432,7 +390,7 @@ def _load_mnist(
         "note": note,
     }
     return TrainingData(
-        kind="mnist",
+        kind=MnistKind.name,
         train=tensors["train"],
         val=tensors["val"],
         test=tensors["test"],
@@ -444,3 +402,10 @@ def _load_mnist(
         meta=meta,
         device=device,
     )
+
+
+#: How each data kind (:data:`~rotcurve.datasets.kinds.DATA_KINDS`) becomes training tensors.
+_LOADERS: dict[str, Any] = {
+    CurveKind.name: _load_curves,
+    MnistKind.name: _load_mnist,
+}

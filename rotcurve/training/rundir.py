@@ -20,17 +20,15 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import hashlib
 import json
 import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-import numpy as np
-
 from rotcurve._version import __version__
 from rotcurve.config import from_dict, to_dict
+from rotcurve.datasets.kinds import kind_for_spec, kind_named
 from rotcurve.errors import (
     OVERWRITE,
     RESUME,
@@ -239,11 +237,7 @@ class MetricsLog:
 
 def normalise_spec(spec: str | os.PathLike[str]) -> str:
     """A data spec in the form saved in a run: absolute file paths, ``mnist:ABSDIR``."""
-    text = os.fspath(spec)
-    if text.startswith("mnist:"):
-        directory = text[len("mnist:") :]
-        return f"mnist:{Path(directory).expanduser().resolve()}" if directory else text
-    return str(Path(text).expanduser().resolve())
+    return kind_for_spec(spec).normalise_spec(spec)
 
 
 def data_fingerprint(spec: str | os.PathLike[str]) -> str | None:
@@ -251,27 +245,15 @@ def data_fingerprint(spec: str | os.PathLike[str]) -> str | None:
 
     It covers the number of curves, the radius grid and the first and last
     eight curves, so it is cheap for any file size and changes when the file
-    is regenerated with another seed, size, prior or grid.
+    is regenerated with another seed, size, prior or grid (see
+    :meth:`rotcurve.datasets.kinds.DataKind.fingerprint`).
 
     Raises
     ------
     DataError
         When the file cannot be opened as a rotcurve file.
     """
-    from rotcurve.io import open_dataset
-
-    text = os.fspath(spec)
-    if text.startswith("mnist:"):
-        return None
-    with open_dataset(text) as ds:
-        h = hashlib.sha256()
-        h.update(np.int64(ds.n).tobytes())
-        h.update(np.ascontiguousarray(ds.radii, dtype=np.float64).tobytes())
-        k = min(8, ds.n)
-        if k:
-            h.update(np.ascontiguousarray(ds.v_circ[:k], dtype=np.float64).tobytes())
-            h.update(np.ascontiguousarray(ds.v_circ[ds.n - k :], dtype=np.float64).tobytes())
-    return h.hexdigest()[:32]
+    return kind_for_spec(spec).fingerprint(spec)
 
 
 def describe_data(data: Any) -> dict[str, Any]:
@@ -303,7 +285,7 @@ def describe_data(data: Any) -> dict[str, Any]:
         "input_dim": int(data.input_dim),
         "radii": [float(r) for r in meta["radii"]] if meta.get("radii") is not None else None,
         "image_shape": [int(s) for s in meta["image_shape"]] if meta.get("image_shape") else None,
-        "fingerprint": data_fingerprint(spec) if data.kind == "curves" else None,
+        "fingerprint": kind_named(data.kind).fingerprint(spec),
         "in_memory": bool(meta.get("in_memory", True)),
         "file_attrs": _file_attrs(meta.get("file_attrs")),
     }
