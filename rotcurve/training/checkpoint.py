@@ -25,6 +25,10 @@ progress            ``best_val``, ``best_epoch``, ``bad_evals`` (early
 rng_state           torch's global generator states (CPU and CUDA)
 ==================  ===========================================================
 
+The table is laid out in one place, :func:`checkpoint_payload`; the training
+loop writes it with :func:`save_checkpoints` and resumes through
+:func:`check_resumable` and :func:`restore_training_state`.
+
 Every file is written through :func:`rotcurve.io.atomic.atomic_path`;
 ``best.pt`` and ``last.pt`` are always separate files (a copy, never a hard
 link), so a damaged one leaves the other usable.
@@ -43,21 +47,26 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rotcurve._version import __version__
-from rotcurve.errors import CheckpointError, ConfigError
+from rotcurve.config import from_dict, to_dict
+from rotcurve.errors import CheckpointError, ConfigError, DataError
 from rotcurve.io.atomic import atomic_path
+from rotcurve.training.config import TrainConfig
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
 
     from rotcurve.models import LatentModel, ModelConfig
-    from rotcurve.training.config import TrainConfig
 
 __all__ = [
     "CHECKPOINT_FORMAT",
     "CHECKPOINT_SCHEMA_VERSION",
     "CheckpointState",
+    "checkpoint_payload",
     "save_checkpoint",
+    "save_checkpoints",
     "copy_checkpoint",
+    "check_resumable",
+    "restore_training_state",
     "read_checkpoint",
     "load_checkpoint",
 ]
@@ -128,6 +137,64 @@ class CheckpointState:
         return str(self.data.get("kind", "curves"))
 
 
+def checkpoint_payload(
+    *,
+    model: LatentModel,
+    optimizer: Any,
+    schedule: Any,
+    model_config: ModelConfig,
+    train_config: TrainConfig,
+    data_desc: dict[str, Any],
+    normaliser: Any,
+    epoch: int,
+    step: int,
+    progress: dict[str, Any],
+) -> dict[str, Any]:
+    """The payload of a training checkpoint: the one place that lays out the table above.
+
+    Parameters
+    ----------
+    model, optimizer, schedule
+        The model, its ``torch.optim`` optimiser and its learning-rate
+        schedule (their ``state_dict()`` is saved).
+    model_config, train_config : ModelConfig, TrainConfig, keyword-only
+        Saved as dicts.
+    data_desc : dict, keyword-only
+        :func:`rotcurve.training.rundir.describe_data` of the training data.
+    normaliser : keyword-only
+        The data's normaliser (its ``state_dict()`` is saved).
+    epoch, step : int, keyword-only
+        Completed epochs and optimiser steps.
+    progress : dict, keyword-only
+        ``best_val``, ``best_epoch``, ``bad_evals``, ``finished``,
+        ``stop_reason`` (copied).
+
+    Returns
+    -------
+    dict
+        For :func:`save_checkpoint` (or :func:`save_checkpoints`).  Also holds
+        torch's global generator states.
+    """
+    import torch
+
+    rng = {"torch": torch.get_rng_state()}
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        rng["cuda"] = list(torch.cuda.get_rng_state_all())
+    return {
+        "model_config": to_dict(model_config),
+        "train_config": to_dict(train_config),
+        "data": data_desc,
+        "normaliser": normaliser.state_dict(),
+        "model_state": model.state_dict(),
+        "optimizer_state": optimizer.state_dict(),
+        "schedule_state": schedule.state_dict(),
+        "epoch": int(epoch),
+        "step": int(step),
+        "progress": dict(progress),
+        "rng_state": rng,
+    }
+
+
 def save_checkpoint(path: str | Path, payload: dict[str, Any]) -> Path:
     """Write a checkpoint atomically.
 
@@ -186,6 +253,110 @@ def copy_checkpoint(src: str | Path, dst: str | Path) -> Path:
     with atomic_path(dst) as tmp:
         shutil.copyfile(src, tmp)  # a new inode: the temporary file, renamed onto dst
     return dst
+
+
+def save_checkpoints(
+    payload: dict[str, Any], *, last: str | Path, best: str | Path, write_last: bool, write_best: bool
+) -> None:
+    """Write a run's ``last.pt`` and/or ``best.pt`` from one payload.
+
+    When both are due, ``best.pt`` is an independent byte copy of the new
+    ``last.pt`` (:func:`copy_checkpoint`), so damage to one leaves the other.
+
+    Parameters
+    ----------
+    payload : dict
+        From :func:`checkpoint_payload`.
+    last, best : str or Path, keyword-only
+        The two files.
+    write_last, write_best : bool, keyword-only
+        Which of them to write.
+    """
+    if write_last:
+        save_checkpoint(last, payload)
+        if write_best:
+            copy_checkpoint(last, best)
+    elif write_best:
+        save_checkpoint(best, payload)
+
+
+def _saved_train_config(saved: Any) -> Any:
+    """A checkpoint's training settings as :func:`to_dict` gives them now (settings added
+    since it was written take their defaults); unreadable ones are returned unchanged."""
+    try:
+        return to_dict(from_dict(TrainConfig, saved))
+    except ConfigError:
+        return saved
+
+
+def check_resumable(
+    raw: dict[str, Any],
+    *,
+    run: str | Path,
+    source: str | Path,
+    data_desc: dict[str, Any],
+    model_config: ModelConfig,
+    train_config: TrainConfig,
+) -> None:
+    """Refuse to resume from a checkpoint written for other data or other settings.
+
+    Parameters
+    ----------
+    raw : dict
+        :func:`read_checkpoint` of ``source``.
+    run, source : str or Path, keyword-only
+        The run directory and the checkpoint (for the messages).
+    data_desc : dict, keyword-only
+        :func:`rotcurve.training.rundir.describe_data` of the data now.
+    model_config, train_config : keyword-only
+        The settings now (``train_config.device`` may differ).
+
+    Raises
+    ------
+    DataError
+        The data's fingerprint or split sizes differ.
+    ConfigError
+        The model or training settings differ.
+    """
+    old = raw["data"]
+    if old.get("fingerprint") != data_desc["fingerprint"] or old.get("sizes") != data_desc["sizes"]:
+        raise DataError(
+            f"cannot resume {run}: the data differ from those the run started with "
+            f"({old.get('spec')}, {old.get('n')} rows); use the same file, or --overwrite to start again"
+        )
+    if raw["model_config"] != to_dict(model_config) or {
+        **_saved_train_config(raw["train_config"]),
+        "device": None,
+    } != {**to_dict(train_config), "device": None}:
+        raise ConfigError(
+            f"cannot resume {run}: {source} was written with other settings; "
+            "use the same options, or --overwrite to start again"
+        )
+
+
+def restore_training_state(
+    raw: dict[str, Any], *, model: Any, optimizer: Any, schedule: Any
+) -> tuple[int, int, dict[str, Any]]:
+    """Load a checkpoint's weights, optimiser and schedule states into a run's objects.
+
+    Parameters
+    ----------
+    raw : dict
+        :func:`read_checkpoint` output (checked with :func:`check_resumable`).
+    model, optimizer, schedule : keyword-only
+        Built from the checkpoint's settings; changed in place.
+
+    Returns
+    -------
+    epoch, step : int
+        Completed epochs and optimiser steps.
+    progress : dict
+        The saved ``progress`` (early stopping and the best validation loss).
+    """
+    model.load_state_dict(raw["model_state"])
+    optimizer.load_state_dict(raw["optimizer_state"])
+    schedule.load_state_dict(raw.get("schedule_state") or {})
+    return int(raw["epoch"]), int(raw["step"]), raw["progress"]
 
 
 def _load_raw(path: Path, map_location: Any) -> Any:
@@ -275,10 +446,8 @@ def read_checkpoint(path: str | Path, *, map_location: Any = "cpu") -> dict[str,
 
 
 def _state_from_raw(path: Path, raw: dict[str, Any]) -> CheckpointState:
-    from rotcurve.config import from_dict
     from rotcurve.datasets.normaliser import normaliser_from_state
     from rotcurve.models import ModelConfig
-    from rotcurve.training.config import TrainConfig
 
     saved = raw["model_config"]
     if isinstance(saved, dict) and saved.get("model") == "ae" and saved.get("posterior", "diag") != "diag":

@@ -1,9 +1,16 @@
-"""The training loop: one readable function, no callback framework.
+"""The training loop: one short function of named steps, no callback framework.
 
 :func:`train` fits a model to loaded :class:`~rotcurve.datasets.TrainingData`
 and keeps a run directory (:mod:`rotcurve.training.rundir`) up to date;
 :func:`fit` is the one-call version that loads the data and picks the
 defaults for its kind (what ``rotcurve train`` runs).
+
+:func:`train` reads as the epoch loop: ``_check_arguments``, ``_prepare_run``
+(the run folder, the model and a resumed run's state), then per epoch
+``_train_epoch``, ``_check_diverged``, ``_validate``, ``_update_best``,
+``_early_stop``, ``_save_checkpoints`` and ``_log_epoch``; they share a small
+``_Run`` record.  The checkpoint layout belongs to
+:mod:`rotcurve.training.checkpoint` (``checkpoint_payload``).
 
 Each epoch:
 
@@ -28,8 +35,9 @@ Each epoch:
    record is added to ``metrics.jsonl``.
 
 Determinism: every random stream derives from ``TrainConfig.seed`` through
-:func:`stream_seed` -- the initial weights, the batch order of epoch ``e`` and
-the VAE's reparameterisation noise in epoch ``e`` -- so on a CPU two runs give
+:func:`stream_seed` -- the initial weights, the batch order of epoch ``e`` (of
+streamed data: :func:`rotcurve.datasets.streaming.epoch_seed`) and the VAE's
+reparameterisation noise in epoch ``e`` -- so on a CPU two runs give
 identical weights, and a run interrupted after epoch ``k`` and resumed gives
 the same weights as one that was never interrupted.
 """
@@ -46,15 +54,31 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from rotcurve.config import to_dict
-from rotcurve.errors import ConfigError, DataError, TrainingError
-from rotcurve.training.rundir import holds_run_lock
+from rotcurve.errors import ConfigError, DataError, OutputExistsError, TrainingError
+from rotcurve.training.checkpoint import (
+    check_resumable,
+    checkpoint_payload,
+    read_checkpoint,
+    restore_training_state,
+    save_checkpoints,
+)
+from rotcurve.training.config import DataConfig, TrainConfig, default_train_config
+from rotcurve.training.device import amp_dtype, autocast, resolve_device
+from rotcurve.training.optim import build_optimizer, build_schedule
+from rotcurve.training.rundir import (
+    MetricsLog,
+    RunConfig,
+    RunPaths,
+    clear_run_dir,
+    describe_data,
+    normalise_spec,
+    prepare_run_dir,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
 
     from rotcurve.models import LatentModel, ModelConfig
-    from rotcurve.training.config import DataConfig, TrainConfig
 
 __all__ = ["TrainResult", "train", "fit", "evaluate", "stream_seed", "TRAIN_STREAM"]
 
@@ -186,8 +210,6 @@ def evaluate(
     """
     import torch
 
-    from rotcurve.training.device import autocast
-
     ref = next(model.parameters())
     device = ref.device
     gen = torch.Generator(device=device).manual_seed(stream_seed(seed, _EVAL))
@@ -212,40 +234,7 @@ def evaluate(
     return {"loss": loss, "recon": recon, "kl": kl, "n": n}
 
 
-# ------------------------------------------------------------------------ checkpoints
-def _payload(
-    *,
-    model: LatentModel,
-    optimizer: Any,
-    schedule: Any,
-    model_config: ModelConfig,
-    train_config: TrainConfig,
-    data_desc: dict[str, Any],
-    normaliser: Any,
-    epoch: int,
-    step: int,
-    progress: dict[str, Any],
-) -> dict[str, Any]:
-    import torch
-
-    rng = {"torch": torch.get_rng_state()}
-    if torch.cuda.is_available() and torch.cuda.is_initialized():
-        rng["cuda"] = list(torch.cuda.get_rng_state_all())
-    return {
-        "model_config": to_dict(model_config),
-        "train_config": to_dict(train_config),
-        "data": data_desc,
-        "normaliser": normaliser.state_dict(),
-        "model_state": model.state_dict(),
-        "optimizer_state": optimizer.state_dict(),
-        "schedule_state": schedule.state_dict(),
-        "epoch": int(epoch),
-        "step": int(step),
-        "progress": dict(progress),
-        "rng_state": rng,
-    }
-
-
+# --------------------------------------------------------------------- epoch helpers
 def _all_finite(params: list[torch.Tensor]) -> torch.Tensor:
     import torch
 
@@ -288,24 +277,360 @@ def _epoch_summary(
     return torch.cat((means, first_bad, _all_finite(params).double().reshape(1)))
 
 
-def _saved_train_config(saved: Any) -> Any:
-    """A checkpoint's training settings as :func:`to_dict` gives them now (settings added
-    since it was written take their defaults); unreadable ones are returned unchanged."""
-    from rotcurve.config import from_dict
-    from rotcurve.training.config import TrainConfig
-
-    try:
-        return to_dict(from_dict(TrainConfig, saved))
-    except ConfigError:
-        return saved
-
-
 def _fmt(x: float) -> str:
     return f"{x:.5g}" if x is not None and math.isfinite(x) else str(x)
 
 
+def _fresh_progress() -> dict[str, Any]:
+    """The ``progress`` of a checkpoint before the first epoch."""
+    return {"best_val": math.inf, "best_epoch": 0, "bad_evals": 0, "finished": False, "stop_reason": None}
+
+
+@dataclasses.dataclass
+class _Run:
+    """What the steps of one :func:`train` call share: the objects trained and the counters."""
+
+    paths: RunPaths
+    cfg: TrainConfig
+    model_config: ModelConfig
+    data: Any
+    data_desc: dict[str, Any]  # describe_data(data): saved in checkpoints, checked on resume
+    device: torch.device
+    amp: torch.dtype | None
+    model: LatentModel
+    params: list[torch.Tensor]
+    optimizer: Any
+    schedule: Any
+    steps_per_epoch: int
+    has_val: bool
+    metrics: MetricsLog | None = None
+    progress: dict[str, Any] = dataclasses.field(default_factory=_fresh_progress)
+    epoch: int = 0  # completed epochs (the current one, inside the loop)
+    step: int = 0  # completed optimiser steps
+    resumed_from: int | None = None
+    last_saved: int | None = None  # the epoch of the last last.pt
+    forward: Any = None  # the model, or its torch.compile version
+    train_x: Any = None  # data.train / data.val, on the device (unless streamed)
+    val_split: Any = None
+    streaming: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class _EpochStats:
+    """What :func:`_train_epoch` measured (read from the device once)."""
+
+    loss: float  # example-weighted means, nats per example
+    recon: float
+    kl: float
+    bad_step: float  # global index of the first non-finite step, -1 if none
+    weights_ok: bool
+    lr: float  # the rate of the epoch's last step
+    examples: int
+    seconds: float
+
+
+# ------------------------------------------------------------------- the loop's steps
+def _check_arguments(
+    data: Any,
+    model_config: ModelConfig,
+    cfg: TrainConfig,
+    data_config: DataConfig | None,
+    stop_after: int | None,
+) -> tuple[torch.device, torch.dtype | None, DataConfig]:
+    """Refuse inconsistent inputs before anything is written.
+
+    Returns the device, the autocast dtype (or None) and the data config
+    (derived from ``data.meta`` when not given).
+    """
+    device = resolve_device(cfg.device)
+    amp = amp_dtype(cfg.amp, device)
+    if model_config.input_dim != data.input_dim:
+        raise ConfigError(
+            f"the model's input_dim ({model_config.input_dim}) differs from the data's "
+            f"({data.input_dim} features); build the config with input_dim={data.input_dim}"
+        )
+    if stop_after is not None and (isinstance(stop_after, bool) or int(stop_after) < 1):
+        raise ConfigError(f"stop_after must be a positive number of epochs, got {stop_after!r}")
+    if data_config is None:
+        data_config = DataConfig(
+            spec=normalise_spec(data.meta["source"]), fractions=tuple(data.meta["fractions"]), storage="auto"
+        )
+    if int(data.meta["seed"]) != cfg.seed:
+        raise ConfigError(
+            f"the data were split with seed {data.meta['seed']} but the training seed is {cfg.seed}; "
+            "load the data with the run's seed"
+        )
+    if _split_len(data.train) == 0:
+        raise DataError("the training split is empty; use more data")
+    return device, amp, data_config
+
+
+def _new_run(
+    data: Any, paths: RunPaths, model_config: ModelConfig, cfg: TrainConfig, device: Any, amp: Any
+) -> _Run:
+    """A run at epoch 0: fresh weights from the run's seed, the optimiser and the schedule."""
+    import torch
+
+    from rotcurve.models import build_model
+
+    data_desc = describe_data(data)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(stream_seed(cfg.seed, _INIT))
+        model = build_model(model_config)
+    model.to(device)
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = build_optimizer(params, cfg, device)
+    steps_per_epoch = math.ceil(_split_len(data.train) / cfg.batch_size)
+    schedule = build_schedule(cfg, cfg.epochs * steps_per_epoch)
+    return _Run(
+        paths=paths,
+        cfg=cfg,
+        model_config=model_config,
+        data=data,
+        data_desc=data_desc,
+        device=device,
+        amp=amp,
+        model=model,
+        params=params,
+        optimizer=optimizer,
+        schedule=schedule,
+        steps_per_epoch=steps_per_epoch,
+        has_val=_split_len(data.val) > 0,
+    )
+
+
+def _prepare_run(
+    data: Any,
+    run_dir: Path,
+    model_config: ModelConfig,
+    cfg: TrainConfig,
+    data_config: DataConfig,
+    device: Any,
+    amp: Any,
+    resume: bool,
+    overwrite: bool,
+) -> _Run:
+    """The run folder checked (and cleared for a fresh start) and the run built; when
+    resuming, the state of ``last.pt`` loaded (``run.progress["finished"]``: nothing to do)."""
+    paths = RunPaths(run_dir)
+    run_config = RunConfig(model=model_config, train=cfg, data=data_config)
+    resume_from = prepare_run_dir(paths, run_config, resume=resume, overwrite=overwrite)
+    run = _new_run(data, paths, model_config, cfg, device, amp)
+    if resume_from is None:
+        clear_run_dir(paths)
+        run_config.save(paths.config)
+        run.metrics = MetricsLog(paths.metrics)
+        run.metrics.flush()
+        return run
+    raw = read_checkpoint(resume_from, map_location=device)
+    check_resumable(
+        raw,
+        run=paths.root,
+        source=resume_from,
+        data_desc=run.data_desc,
+        model_config=model_config,
+        train_config=cfg,
+    )
+    run.epoch, run.step, saved = restore_training_state(
+        raw, model=run.model, optimizer=run.optimizer, schedule=run.schedule
+    )
+    run.progress.update(saved)
+    run.metrics = MetricsLog.load(paths.metrics, upto_epoch=run.epoch)
+    run.resumed_from = run.last_saved = run.epoch
+    if not run.progress["finished"] and not paths.config.exists():
+        run_config.save(paths.config)
+    return run
+
+
+def _to_device(run: _Run) -> None:
+    """The forward pass (compiled if asked for) and the splits on the run's device."""
+    import torch
+
+    run.forward = torch.compile(run.model) if run.cfg.compile else run.model
+    run.streaming = bool(getattr(run.data.train, "streaming", False))
+    run.train_x = run.data.train
+    if not run.streaming and run.train_x.device != run.device:
+        run.train_x = run.train_x.to(run.device)
+    run.val_split = run.data.val
+    if run.has_val and not getattr(run.val_split, "streaming", False) and run.val_split.device != run.device:
+        run.val_split = run.val_split.to(run.device)
+
+
+def _progress_bar(run: _Run, *, enabled: bool) -> Any:
+    from tqdm.auto import tqdm
+
+    return tqdm(
+        total=run.cfg.epochs * run.steps_per_epoch,
+        initial=run.step,
+        unit="step",
+        desc="train",
+        disable=not enabled,
+        dynamic_ncols=True,
+        leave=True,
+    )
+
+
+def _epoch_batches(run: _Run) -> Iterator[torch.Tensor]:
+    """The training batches of epoch ``run.epoch``, in an order that depends on ``(seed, epoch)`` only."""
+    import torch
+
+    cfg = run.cfg
+    if run.streaming:  # the stream derives its order in rotcurve.datasets.streaming.epoch_seed
+        return run.train_x.iter_batches(cfg.batch_size, seed=cfg.seed, epoch=run.epoch)
+    order = torch.Generator(device=run.device).manual_seed(stream_seed(cfg.seed, _ORDER, run.epoch))
+    return _tensor_batches(run.train_x, cfg.batch_size, order)
+
+
+def _train_epoch(run: _Run, bar: Any) -> _EpochStats:
+    """One pass over the training split.  The batch losses stay on the device; they are
+    read once, at the end, with the check that every loss and weight is finite."""
+    import torch
+
+    cfg, t0 = run.cfg, time.perf_counter()
+    run.model.train()
+    noise = torch.Generator(device=run.device).manual_seed(stream_seed(cfg.seed, _NOISE, run.epoch))
+    first_step = run.step
+    step_losses: list[torch.Tensor] = []  # (3,) per step, reduced once per epoch
+    sizes: list[int] = []
+    lr = run.schedule.lr_at(run.step)
+    set_lr = None
+    for xb in _epoch_batches(run):
+        lr = run.schedule.lr_at(run.step)
+        if lr != set_lr:  # constant schedules set it once
+            for group in run.optimizer.param_groups:
+                group["lr"] = lr
+            set_lr = lr
+        with autocast(run.device, run.amp):
+            out = run.forward(xb, generator=noise)
+        run.optimizer.zero_grad(set_to_none=True)
+        out.loss.backward()
+        if cfg.grad_clip > 0:
+            torch.nn.utils.clip_grad_norm_(run.params, cfg.grad_clip, foreach=True)
+        run.optimizer.step()
+        step_losses.append(torch.stack((out.loss.detach(), out.recon.detach(), out.kl.detach())))
+        sizes.append(int(xb.shape[0]))
+        run.step += 1
+        bar.update(1)
+    # -- the one synchronisation of the epoch
+    summary = _epoch_summary(step_losses, sizes, first_step, run.params).tolist()
+    loss, recon, kl, bad_step, weights_ok = summary
+    return _EpochStats(loss, recon, kl, bad_step, bool(weights_ok), lr, sum(sizes), time.perf_counter() - t0)
+
+
+def _check_diverged(run: _Run, stats: _EpochStats) -> None:
+    """Stop with a TrainingError when a loss or a weight became NaN or infinite."""
+    if stats.bad_step < 0 and math.isfinite(stats.loss) and stats.weights_ok:
+        return
+    bad = stats.bad_step >= 0
+    where = f"step {int(stats.bad_step)}" if bad else f"the end of the epoch (step {run.step})"
+    what = "the training loss became NaN or infinite" if bad else "a weight became NaN or infinite"
+    kept = (
+        f"the last good checkpoint {run.paths.last} (epoch {run.last_saved}) is kept"
+        if run.last_saved
+        else "no checkpoint had been written yet"
+    )
+    raise TrainingError(
+        f"training diverged at epoch {run.epoch}, {where}: {what} (lr {stats.lr:.3g}); {kept}; "
+        "lower the learning rate (--lr) or keep gradient clipping on"
+    )
+
+
+def _validate(run: _Run) -> dict[str, float] | None:
+    """The validation losses (:func:`evaluate`), or None without a validation split."""
+    if not run.has_val:
+        return None
+    cfg = run.cfg
+    val = evaluate(run.model, run.val_split, batch_size=cfg.eval_batch_size, seed=cfg.seed, amp=run.amp)
+    if not math.isfinite(val["loss"]):
+        raise TrainingError(
+            f"training diverged at epoch {run.epoch}: the validation loss is {val['loss']}; "
+            f"the last good checkpoint {run.paths.last} (epoch {run.last_saved}) is kept; "
+            "lower the learning rate (--lr)"
+        )
+    return val
+
+
+def _update_best(run: _Run, monitor: float) -> bool:
+    """Tell the schedule the monitored loss and keep the best one; True if it improved."""
+    run.schedule.after_eval(monitor)
+    if monitor < run.progress["best_val"] - run.cfg.min_delta:
+        run.progress.update(best_val=monitor, best_epoch=run.epoch, bad_evals=0)
+        return True
+    run.progress["bad_evals"] += 1
+    return False
+
+
+def _early_stop(run: _Run) -> bool:
+    """``patience`` evaluations in a row without an improvement (0: never)."""
+    return bool(run.cfg.patience) and run.progress["bad_evals"] >= run.cfg.patience
+
+
+def _save_checkpoints(run: _Run, *, last_due: bool, improved: bool) -> None:
+    """``last.pt`` when due, ``best.pt`` when the monitored loss improved."""
+    if not (last_due or improved):
+        return
+    payload = checkpoint_payload(
+        model=run.model,
+        optimizer=run.optimizer,
+        schedule=run.schedule,
+        model_config=run.model_config,
+        train_config=run.cfg,
+        data_desc=run.data_desc,
+        normaliser=run.data.normaliser,
+        epoch=run.epoch,
+        step=run.step,
+        progress=run.progress,
+    )
+    paths = run.paths
+    save_checkpoints(payload, last=paths.last, best=paths.best, write_last=last_due, write_best=improved)
+    if last_due:
+        run.last_saved = run.epoch
+
+
+def _log_epoch(
+    run: _Run, bar: Any, stats: _EpochStats, val: dict[str, float] | None, improved: bool, seconds: float
+) -> None:
+    """The epoch's record in ``metrics.jsonl`` and on the progress bar."""
+    record: dict[str, Any] = {
+        "epoch": run.epoch,
+        "step": run.step,
+        "train_loss": stats.loss,
+        "train_recon": stats.recon,
+        "train_kl": stats.kl,
+        "val_loss": val["loss"] if val is not None else None,
+        "val_recon": val["recon"] if val is not None else None,
+        "val_kl": val["kl"] if val is not None else None,
+        "lr": stats.lr,
+        "best": improved,
+        "seconds": seconds,
+        "train_seconds": stats.seconds,
+        "samples_per_s": stats.examples / stats.seconds if stats.seconds > 0 else None,
+    }
+    run.metrics.append(record)
+    bar.set_postfix(
+        epoch=f"{run.epoch}/{run.cfg.epochs}",
+        train=_fmt(stats.loss),
+        val=_fmt(record["val_loss"]) if val is not None else "-",
+        refresh=False,
+    )
+
+
+def _result(run: _Run, stop_reason: str) -> TrainResult:
+    run.model.eval()
+    return TrainResult(
+        run_dir=run.paths.root,
+        model=run.model,
+        epoch=run.epoch,
+        step=run.step,
+        best_val=float(run.progress["best_val"]),
+        best_epoch=int(run.progress["best_epoch"]),
+        stop_reason=stop_reason,
+        history=run.metrics.records,
+        resumed_from=run.resumed_from,
+    )
+
+
 # ------------------------------------------------------------------------------ train
-@holds_run_lock  # one run at a time per run folder (RUN_DIR.lock)
 def train(
     data: Any,
     run_dir: str | os.PathLike[str],
@@ -364,284 +689,41 @@ def train(
     DeviceError
         CUDA asked for where there is none.
     """
-    import torch
-    from tqdm.auto import tqdm
-
-    from rotcurve.models import build_model
-    from rotcurve.training.checkpoint import copy_checkpoint, read_checkpoint, save_checkpoint
-    from rotcurve.training.config import DataConfig
-    from rotcurve.training.device import amp_dtype, autocast, resolve_device
-    from rotcurve.training.optim import build_optimizer, build_schedule
-    from rotcurve.training.rundir import (
-        MetricsLog,
-        RunConfig,
-        RunPaths,
-        clear_run_dir,
-        describe_data,
-        normalise_spec,
-        prepare_run_dir,
+    device, amp, data_config = _check_arguments(data, model_config, train_config, data_config, stop_after)
+    run = _prepare_run(
+        data, Path(run_dir), model_config, train_config, data_config, device, amp, resume, overwrite
     )
-
-    cfg = train_config
-    device = resolve_device(cfg.device)
-    amp = amp_dtype(cfg.amp, device)
-    if model_config.input_dim != data.input_dim:
-        raise ConfigError(
-            f"the model's input_dim ({model_config.input_dim}) differs from the data's "
-            f"({data.input_dim} features); build the config with input_dim={data.input_dim}"
-        )
-    if stop_after is not None and (isinstance(stop_after, bool) or int(stop_after) < 1):
-        raise ConfigError(f"stop_after must be a positive number of epochs, got {stop_after!r}")
-    if data_config is None:
-        data_config = DataConfig(
-            spec=normalise_spec(data.meta["source"]), fractions=tuple(data.meta["fractions"]), storage="auto"
-        )
-    if int(data.meta["seed"]) != cfg.seed:
-        raise ConfigError(
-            f"the data were split with seed {data.meta['seed']} but the training seed is {cfg.seed}; "
-            "load the data with the run's seed"
-        )
-    n_train = _split_len(data.train)
-    if n_train == 0:
-        raise DataError("the training split is empty; use more data")
-    has_val = _split_len(data.val) > 0
-    paths = RunPaths(Path(run_dir))
-    run_config = RunConfig(model=model_config, train=cfg, data=data_config)
-    resume_from = prepare_run_dir(paths, run_config, resume=resume, overwrite=overwrite)
-    data_desc = describe_data(data)
-
-    # -- the model, optimiser and schedule (fresh weights from the run's seed)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(stream_seed(cfg.seed, _INIT))
-        model = build_model(model_config)
-    model.to(device)
-    params = [p for p in model.parameters() if p.requires_grad]
-    optimizer = build_optimizer(params, cfg, device)
-    steps_per_epoch = math.ceil(n_train / cfg.batch_size)
-    schedule = build_schedule(cfg, cfg.epochs * steps_per_epoch)
-    progress_state: dict[str, Any] = {
-        "best_val": math.inf,
-        "best_epoch": 0,
-        "bad_evals": 0,
-        "finished": False,
-        "stop_reason": None,
-    }
-    epoch, step = 0, 0
-    if resume_from is not None:
-        raw = read_checkpoint(resume_from, map_location=device)
-        old = raw["data"]
-        if old.get("fingerprint") != data_desc["fingerprint"] or old.get("sizes") != data_desc["sizes"]:
-            raise DataError(
-                f"cannot resume {paths.root}: the data differ from those the run started with "
-                f"({old.get('spec')}, {old.get('n')} rows); use the same file, or --overwrite to start again"
-            )
-        if raw["model_config"] != to_dict(model_config) or {
-            **_saved_train_config(raw["train_config"]),
-            "device": None,
-        } != {**to_dict(cfg), "device": None}:
-            raise ConfigError(
-                f"cannot resume {paths.root}: {resume_from} was written with other settings; "
-                "use the same options, or --overwrite to start again"
-            )
-        model.load_state_dict(raw["model_state"])
-        optimizer.load_state_dict(raw["optimizer_state"])
-        schedule.load_state_dict(raw.get("schedule_state") or {})
-        epoch, step = int(raw["epoch"]), int(raw["step"])
-        progress_state.update(raw["progress"])
-        metrics = MetricsLog.load(paths.metrics, upto_epoch=epoch)
-        if progress_state["finished"]:
-            model.eval()
-            return TrainResult(
-                run_dir=paths.root,
-                model=model,
-                epoch=epoch,
-                step=step,
-                best_val=float(progress_state["best_val"]),
-                best_epoch=int(progress_state["best_epoch"]),
-                stop_reason="already-complete",
-                history=metrics.records,
-                resumed_from=epoch,
-            )
-        if not paths.config.exists():
-            run_config.save(paths.config)
-    else:
-        clear_run_dir(paths)
-        run_config.save(paths.config)
-        metrics = MetricsLog(paths.metrics)
-        metrics.flush()
-    resumed_from = epoch if resume_from is not None else None
-
-    forward = torch.compile(model) if cfg.compile else model
-    streaming = bool(getattr(data.train, "streaming", False))
-    train_x = data.train
-    if not streaming and train_x.device != device:
-        train_x = train_x.to(device)
-    val_split = data.val
-    if has_val and not getattr(val_split, "streaming", False) and val_split.device != device:
-        val_split = val_split.to(device)
-    last_saved = epoch if resume_from is not None else None
-
-    def save(path: Path) -> None:
-        save_checkpoint(
-            path,
-            _payload(
-                model=model,
-                optimizer=optimizer,
-                schedule=schedule,
-                model_config=model_config,
-                train_config=cfg,
-                data_desc=data_desc,
-                normaliser=data.normaliser,
-                epoch=epoch,
-                step=step,
-                progress=progress_state,
-            ),
-        )
-
-    bar = tqdm(
-        total=cfg.epochs * steps_per_epoch,
-        initial=step,
-        unit="step",
-        desc="train",
-        disable=not progress,
-        dynamic_ncols=True,
-        leave=True,
-    )
-    stop_reason = "completed"
-    epochs_this_call = 0
-    try:
-        while epoch < cfg.epochs:
-            epoch += 1
+    if run.progress["finished"]:
+        return _result(run, "already-complete")
+    _to_device(run)
+    cfg = run.cfg
+    stop_reason, epochs_this_call = "completed", 0
+    with _progress_bar(run, enabled=progress) as bar:
+        while run.epoch < cfg.epochs:
+            run.epoch += 1
             t0 = time.perf_counter()
-            model.train()
-            noise = torch.Generator(device=device).manual_seed(stream_seed(cfg.seed, _NOISE, epoch))
-            if streaming:
-                batches: Any = train_x.iter_batches(cfg.batch_size, seed=cfg.seed, epoch=epoch)
-            else:
-                order = torch.Generator(device=device).manual_seed(stream_seed(cfg.seed, _ORDER, epoch))
-                batches = _tensor_batches(train_x, cfg.batch_size, order)
-            first_step = step
-            step_losses: list[torch.Tensor] = []  # (3,) per step, reduced once per epoch
-            sizes: list[int] = []
-            lr = schedule.lr_at(step)
-            set_lr = None
-            for xb in batches:
-                lr = schedule.lr_at(step)
-                if lr != set_lr:  # constant schedules set it once
-                    for group in optimizer.param_groups:
-                        group["lr"] = lr
-                    set_lr = lr
-                with autocast(device, amp):
-                    out = forward(xb, generator=noise)
-                optimizer.zero_grad(set_to_none=True)
-                out.loss.backward()
-                if cfg.grad_clip > 0:
-                    torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip, foreach=True)
-                optimizer.step()
-                step_losses.append(torch.stack((out.loss.detach(), out.recon.detach(), out.kl.detach())))
-                sizes.append(int(xb.shape[0]))
-                step += 1
-                bar.update(1)
-            # -- the one synchronisation of the epoch
-            seen = sum(sizes)
-            summary = _epoch_summary(step_losses, sizes, first_step, params).tolist()
-            train_loss, train_recon, train_kl, bad_step, weights_ok = summary
-            t_train = time.perf_counter() - t0
-            if bad_step >= 0 or not math.isfinite(train_loss) or not weights_ok:
-                where = f"step {int(bad_step)}" if bad_step >= 0 else f"the end of the epoch (step {step})"
-                what = (
-                    "the training loss became NaN or infinite"
-                    if bad_step >= 0
-                    else "a weight became NaN or infinite"
-                )
-                kept = (
-                    f"the last good checkpoint {paths.last} (epoch {last_saved}) is kept"
-                    if last_saved
-                    else "no checkpoint had been written yet"
-                )
-                raise TrainingError(
-                    f"training diverged at epoch {epoch}, {where}: {what} (lr {lr:.3g}); {kept}; "
-                    "lower the learning rate (--lr) or keep gradient clipping on"
-                )
-            record: dict[str, Any] = {
-                "epoch": epoch,
-                "step": step,
-                "train_loss": train_loss,
-                "train_recon": train_recon,
-                "train_kl": train_kl,
-                "val_loss": None,
-                "val_recon": None,
-                "val_kl": None,
-                "lr": lr,
-            }
-            evaluated = epoch % cfg.eval_every == 0 or epoch == cfg.epochs
-            improved = False
-            if evaluated:
-                if has_val:
-                    val = evaluate(model, val_split, batch_size=cfg.eval_batch_size, seed=cfg.seed, amp=amp)
-                    if not math.isfinite(val["loss"]):
-                        raise TrainingError(
-                            f"training diverged at epoch {epoch}: the validation loss is {val['loss']}; "
-                            f"the last good checkpoint {paths.last} (epoch {last_saved}) is kept; "
-                            "lower the learning rate (--lr)"
-                        )
-                    record.update(val_loss=val["loss"], val_recon=val["recon"], val_kl=val["kl"])
-                    monitor = val["loss"]
-                else:
-                    monitor = train_loss
-                schedule.after_eval(monitor)
-                if monitor < progress_state["best_val"] - cfg.min_delta:
-                    progress_state.update(best_val=monitor, best_epoch=epoch, bad_evals=0)
-                    improved = True
-                else:
-                    progress_state["bad_evals"] += 1
-                if cfg.patience and progress_state["bad_evals"] >= cfg.patience:
+            stats = _train_epoch(run, bar)
+            _check_diverged(run, stats)
+            val, improved = None, False
+            if run.epoch % cfg.eval_every == 0 or run.epoch == cfg.epochs:
+                val = _validate(run)
+                improved = _update_best(run, val["loss"] if val is not None else stats.loss)
+                if _early_stop(run):
                     stop_reason = "early-stopping"
             epochs_this_call += 1
-            finished = epoch == cfg.epochs or stop_reason == "early-stopping"
+            finished = run.epoch == cfg.epochs or stop_reason == "early-stopping"
             paused = not finished and stop_after is not None and epochs_this_call >= stop_after
             if finished:
-                progress_state.update(finished=True, stop_reason=stop_reason)
-            if epoch % cfg.checkpoint_every == 0 or finished or paused:
-                save(paths.last)
-                last_saved = epoch
-                if improved:  # an independent copy: damage to one file leaves the other
-                    copy_checkpoint(paths.last, paths.best)
-            elif improved:
-                save(paths.best)
-            seconds = time.perf_counter() - t0
-            record.update(
-                best=improved,
-                seconds=seconds,
-                train_seconds=t_train,
-                samples_per_s=seen / t_train if t_train > 0 else None,
-            )
-            metrics.append(record)
-            bar.set_postfix(
-                epoch=f"{epoch}/{cfg.epochs}",
-                train=_fmt(train_loss),
-                val=_fmt(record["val_loss"]) if record["val_loss"] is not None else "-",
-                refresh=False,
-            )
+                run.progress.update(finished=True, stop_reason=stop_reason)
+            last_due = run.epoch % cfg.checkpoint_every == 0 or finished or paused
+            _save_checkpoints(run, last_due=last_due, improved=improved)
+            _log_epoch(run, bar, stats, val, improved, seconds=time.perf_counter() - t0)
             if finished:
                 break
             if paused:
                 stop_reason = "paused"
                 break
-    finally:
-        bar.close()
-    model.eval()
-    return TrainResult(
-        run_dir=paths.root,
-        model=model,
-        epoch=epoch,
-        step=step,
-        best_val=float(progress_state["best_val"]),
-        best_epoch=int(progress_state["best_epoch"]),
-        stop_reason=stop_reason,
-        history=metrics.records,
-        resumed_from=resumed_from,
-    )
+    return _result(run, stop_reason)
 
 
 _train = train  # ``fit`` has a keyword named ``train``
@@ -693,9 +775,6 @@ def fit(
     """
     from rotcurve.datasets.training import load_training_data
     from rotcurve.models import ModelConfig, default_config
-    from rotcurve.training.config import DataConfig, TrainConfig, default_train_config
-    from rotcurve.training.device import amp_dtype, resolve_device
-    from rotcurve.training.rundir import RunPaths, normalise_spec
 
     text = os.fspath(spec)
     kind = "mnist" if text.startswith("mnist:") else "curves"
@@ -708,8 +787,6 @@ def fit(
     data_config = DataConfig(spec=normalise_spec(text), fractions=tuple(fractions), storage=storage)
     paths = RunPaths(Path(run_dir))
     if not resume and not overwrite and paths.is_started():
-        from rotcurve.errors import OutputExistsError
-
         raise OutputExistsError(
             f"{paths.root} already holds a run; pass --resume to continue it or --overwrite to replace it"
         )

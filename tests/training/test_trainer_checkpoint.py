@@ -164,3 +164,19 @@ def test_old_autoencoder_checkpoint_with_an_ignored_posterior_still_loads(tmp_pa
     torch.save(raw, old)
     model, state = load_checkpoint(old)
     assert state.model_config.model == "ae" and state.model_config.posterior == "diag"
+
+
+def test_the_payload_is_laid_out_in_one_place(run):
+    import inspect
+
+    from rotcurve.training import loop
+
+    raw = torch.load(run.last_checkpoint, map_location="cpu", weights_only=True)
+    assert list(raw) == [
+        "format", "schema_version", "rotcurve_version", "model_config", "train_config", "data",
+        "normaliser", "model_state", "optimizer_state", "schedule_state", "epoch", "step", "progress",
+        "rng_state",
+    ]
+    source = inspect.getsource(loop)
+    for key in ("model_state", "optimizer_state", "schedule_state", "rng_state", '"normaliser"'):
+        assert key not in source, f"loop.py knows the checkpoint key {key}"
