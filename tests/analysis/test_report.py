@@ -230,7 +230,10 @@ def test_mismatched_data_is_refused_before_anything_is_written(trained, tmp_path
 
 
 def test_a_failure_half_way_leaves_nothing(trained, tmp_path, monkeypatch):
-    import rotcurve.reports.build as report_module
+    import dataclasses
+
+    import rotcurve.reports as report_module
+    from rotcurve.reports.sections import SECTIONS
 
     def boom(builder, *args, **kwargs):
         from rotcurve.analysis.figures import new_figure
@@ -239,7 +242,7 @@ def test_a_failure_half_way_leaves_nothing(trained, tmp_path, monkeypatch):
         assert (builder.folder / "figures" / "half.pdf").exists()
         raise RuntimeError("simulated crash")
 
-    monkeypatch.setattr(report_module, "_curves_report", boom)
+    monkeypatch.setitem(SECTIONS, "curves", dataclasses.replace(SECTIONS["curves"], write=boom))
     with pytest.raises(RuntimeError, match="simulated crash"):
         report_module.make_report(trained / "run", trained / "curves.h5", tmp_path / "rep", progress=False,
                                   options=FAST)
