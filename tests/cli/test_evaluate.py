@@ -235,3 +235,48 @@ def test_same_table_gives_identical_bytes(tmp_path, table, capsys):
     assert _run(capsys, "--params", path, "--out", a, "--quiet")[0] == 0
     assert _run(capsys, "--params", path, "--out", b, "--quiet", "--block-size", "7")[0] == 0
     assert hashlib.sha256(a.read_bytes()).digest() == hashlib.sha256(b.read_bytes()).digest()
+
+
+# -- issue 7 ------------------------------------------------------------------------------
+def _cli(*args):
+    return subprocess.run([sys.executable, "-m", "rotcurve.cli.main", "evaluate", *map(str, args)],
+                          capture_output=True, text=True)
+
+
+def test_a_galaxy_whose_curve_overflows_is_refused_with_its_row(tmp_path):
+    # Before: v_circ = inf stored, exit 0.
+    (tmp_path / "p.csv").write_text("Md,Rd,Mh,c,name\n1e10,3,1e12,10,A\n1e300,3,1e12,10,B\n")
+    proc = _cli("--params", tmp_path / "p.csv", "--out", tmp_path / "o.h5")
+    assert proc.returncode == 2 and proc.stdout == ""
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr  # no RuntimeWarning text either
+    assert "p.csv, row 2 (B): v_circ is" in lines[0] and "beyond the float32 range" in lines[0]
+    assert "Md = 1e+300" in lines[0]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["p.csv"]
+
+
+def test_the_name_column_is_kept(tmp_path, table, capsys):
+    # Before: dropped.
+    path, params = table
+    out = tmp_path / "runs" / "out.h5"  # missing folders are created (issue 7 G)
+    status, _, err = _run(capsys, "--params", path, "--out", out, "-q")
+    assert status == 0 and err == ""
+    with open_dataset(out) as ds:
+        frame = ds.params
+    assert list(frame.columns) == ["Md", "Rd", "Mh", "c", "name"]
+    assert frame["name"].tolist() == [f"g{i}" for i in range(25)]
+    # ... and carried through when the output is a table again.
+    status, _, _ = _run(capsys, "--params", out, "--out", tmp_path / "again.h5", "-q")
+    with open_dataset(tmp_path / "again.h5") as ds:
+        assert ds.params["name"].tolist() == [f"g{i}" for i in range(25)]
+
+
+def test_names_from_a_plain_hdf5_table(tmp_path, capsys):
+    with h5py.File(tmp_path / "t.h5", "w") as f:
+        for c, v in {"Md": [1e10, 2e10], "Rd": [3.0, 2.0], "Mh": [1e12, 2e12], "c": [10.0, 8.0]}.items():
+            f[c] = v
+        f.create_dataset("name", data=["NGC 1", "NGC 2"], dtype=h5py.string_dtype())
+    status, _, err = _run(capsys, "--params", tmp_path / "t.h5", "--out", tmp_path / "o.h5", "-q")
+    assert status == 0, err
+    with open_dataset(tmp_path / "o.h5") as ds:
+        assert ds.params["name"].tolist() == ["NGC 1", "NGC 2"]

@@ -185,3 +185,37 @@ def test_errors_in_a_subprocess_have_no_traceback(tmp_path):
     proc = run_cli("--n", "10", "--out", str(tmp_path / "x.h5"), "--radii", "bad")
     assert one_line_error(proc.stderr, 2, proc.returncode).startswith("rotcurve generate: error:")
     assert list(tmp_path.iterdir()) == []
+
+
+# -- issue 7 ------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--n", "1e30"], "1e+30 curves in shards of 100,000 would be 1e+25 shards, more than the 100,000"),
+        (["--n", "10", "--radii", "0.1:50:1000000000"], "1,000,000,000 radii are more than the 100,000 supported"),
+        (["--n", "10", "--prior", "{binary}"], "is not a UTF-8 text file"),
+        (["--n", "10", "--prior", "{rd400}"], "gives Rd = inf kpc"),
+        (["--n", "1000", "--prior", "{huge_md}"], "beyond the float32 range"),
+        (["--n", "1000", "--shard-size", "300", "--prior", "{huge_md}"], "beyond the float32 range"),
+    ],
+    ids=["n-1e30", "radii-1e9", "binary-prior", "Rd_intercept-400", "Md-1e80-1e90", "Md-sharded"],
+)
+def test_bad_sizes_and_inputs_are_one_line_and_leave_nothing(tmp_path, args, message):
+    # Before: internal errors (exit 70), kills for memory, RuntimeWarnings on stderr, exit 0 with inf
+    # stored, and for --n 1e30 a request.json left behind that blocked a plain rerun.
+    (tmp_path / "binary.toml").write_bytes(b"\x00\xff\xfe\x89PNG")
+    (tmp_path / "rd400.toml").write_text('kind = "reference"\nRd_intercept = 400\n')
+    (tmp_path / "huge_md.toml").write_text('kind = "loguniform"\nMd = [1e80, 1e90]\n')
+    args = [a.format(**{k: str(tmp_path / f"{k}.toml") for k in ("binary", "rd400", "huge_md")}) for a in args]
+    out = tmp_path / "out" / "c.h5"
+    proc = run_cli(*args, "-q", "--out", str(out))
+    assert message in one_line_error(proc.stderr, 2, proc.returncode)
+    assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())
+
+
+def test_cli_messages_name_flags(tmp_path):
+    out = tmp_path / "c.h5"
+    assert run_cli(*SMALL, "--out", str(out)).returncode == 0
+    proc = run_cli(*SMALL, "--out", str(out))
+    line = one_line_error(proc.stderr, 2, proc.returncode)
+    assert "--resume" in line and "--overwrite" in line and "=True" not in line
