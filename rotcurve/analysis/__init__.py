@@ -1,6 +1,6 @@
 """Analysis of trained models on plain numpy arrays: latents, sampling, validity, figures.
 
-Nothing here imports torch (except the report, through the run it analyses):
+Nothing here imports torch, :mod:`rotcurve.run` or :mod:`rotcurve.reports`:
 functions take latent means, parameters and curves as arrays, and figure functions that need a model take a ``decode``
 callable.  Modules (one concept each):
 
@@ -23,12 +23,13 @@ callable.  Modules (one concept each):
   interpolation and traversals of rotation curves;
 * :mod:`~rotcurve.analysis.image_plots` -- MNIST views: encoder map, decoder
   grid, sample grid, interpolation strip, reconstructions, t-SNE;
-* :mod:`~rotcurve.analysis.report` -- :func:`make_report`: the self-contained
-  HTML report of a trained run (uses :mod:`rotcurve.run`, so torch), with
-  :mod:`~rotcurve.analysis.report_figures` and :mod:`~rotcurve.analysis.html`.
-
 The public names of these modules are importable from this package directly
 (loaded on first use, so ``import rotcurve.analysis`` stays light).
+
+The HTML report of a trained run (:func:`make_report` and friends, once
+``rotcurve.analysis.report``, ``.html`` and ``.report_figures``) is
+:mod:`rotcurve.reports`; the old names still work for one release with a
+:class:`DeprecationWarning`.
 """
 
 from __future__ import annotations
@@ -79,26 +80,32 @@ _EXPORTS: dict[str, str] = {
     "image_interpolation_figure": "image_plots",
     "image_reconstructions_figure": "image_plots",
     "tsne_figure": "image_plots",
-    # the run report
-    "make_report": "rotcurve.reports",
-    "corner_figure": "rotcurve.reports",
-    "analysis_set": "rotcurve.reports",
-    "ReportConfig": "rotcurve.reports",
-    "ReportResult": "rotcurve.reports",
 }
 
 __all__ = sorted(_EXPORTS)
 
+# Deprecated (for one release): the run report moved to rotcurve.reports.
+_MOVED_TO_REPORTS = ("make_report", "corner_figure", "analysis_set", "ReportConfig", "ReportResult")
+
 
 def __getattr__(name: str) -> Any:
+    if name in _MOVED_TO_REPORTS:
+        import warnings
+
+        warnings.warn(
+            f"rotcurve.analysis.{name} moved to rotcurve.reports; use `from rotcurve.reports import {name}` "
+            "(the old name goes in the next release)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return getattr(importlib.import_module("rotcurve.reports"), name)
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'rotcurve.analysis' has no attribute {name!r}")
-    target = module if module.startswith("rotcurve.") else f"rotcurve.analysis.{module}"
-    value = getattr(importlib.import_module(target), name)
+    value = getattr(importlib.import_module(f"rotcurve.analysis.{module}"), name)
     globals()[name] = value
     return value
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_EXPORTS))
+    return sorted(set(globals()) | set(_EXPORTS) | set(_MOVED_TO_REPORTS))

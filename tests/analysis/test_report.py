@@ -303,3 +303,53 @@ def test_mnist_report_has_the_image_views(mnist_run, tmp_path):
     with pytest.raises(DataError, match="holds rotation curves but the run was trained on MNIST"):
         make_report(mnist_run / "run", tmp_path / "curves.h5", tmp_path / "rep2", progress=False)
     assert not (tmp_path / "rep2").exists()
+
+
+# -- the old import paths (rotcurve.analysis.report, .html, .report_figures) for one release -----------------
+
+
+def test_the_old_module_paths_warn_and_give_the_same_objects(monkeypatch):
+    import sys
+
+    import rotcurve.reports
+    import rotcurve.reports.figures
+    import rotcurve.reports.html
+
+    for old in ("rotcurve.analysis.report", "rotcurve.analysis.html", "rotcurve.analysis.report_figures"):
+        monkeypatch.delitem(sys.modules, old, raising=False)
+    with pytest.warns(DeprecationWarning, match="rotcurve.analysis.report moved to rotcurve.reports;") as rec:
+        import rotcurve.analysis.report as old_report
+    assert rec[0].filename == __file__  # points at the importer
+    with pytest.warns(DeprecationWarning, match="rotcurve.analysis.html moved to rotcurve.reports.html;"):
+        import rotcurve.analysis.html as old_html
+    with pytest.warns(DeprecationWarning, match="rotcurve.analysis.report_figures moved to rotcurve.reports.figures;"):
+        import rotcurve.analysis.report_figures as old_figures
+    for old, new in ((old_report, rotcurve.reports), (old_html, rotcurve.reports.html),
+                     (old_figures, rotcurve.reports.figures)):
+        assert old.__all__ == new.__all__
+        for name in new.__all__:
+            assert getattr(old, name) is getattr(new, name), name
+
+
+def test_the_old_package_names_warn_and_give_the_same_objects():
+    import rotcurve.analysis
+    import rotcurve.reports
+
+    for name in ("make_report", "corner_figure", "analysis_set", "ReportConfig", "ReportResult"):
+        with pytest.warns(DeprecationWarning, match=f"rotcurve.analysis.{name} moved to rotcurve.reports") as rec:
+            value = getattr(rotcurve.analysis, name)
+        assert rec[0].filename == __file__
+        assert value is getattr(rotcurve.reports, name)
+        assert name not in rotcurve.analysis.__all__
+
+
+def test_importing_analysis_or_reports_warns_nothing():
+    import subprocess
+    import sys
+
+    code = (
+        "import rotcurve.analysis as a; from rotcurve.analysis import *; "
+        "a.physical_validity, a.corner_plot, a.fit_aggregate; "
+        "import rotcurve.reports, rotcurve.reports.html, rotcurve.reports.figures, rotcurve.cli.main"
+    )
+    subprocess.run([sys.executable, "-W", "error::DeprecationWarning", "-c", code], check=True)
