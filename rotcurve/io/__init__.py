@@ -12,6 +12,14 @@ Public API::
 For writing in blocks use :class:`CurveWriter`; for multi-shard outputs
 :func:`write_virtual`.  The layout is documented in :mod:`rotcurve.io.format`.
 
+Every writer creates missing parent folders, holds ``PATH.lock`` while it
+writes (:func:`output_lock`: a second run writing the same path fails at
+once), refuses curves that are not finite in the storage dtype
+(:class:`NonFiniteError`), and on a full disk raises
+:class:`~rotcurve.errors.DiskFullError` leaving nothing behind (HDF5 files go
+through :func:`atomic_h5` / :mod:`rotcurve.io.h5write`, which keeps HDF5 from
+ever seeing a failed write -- the cause of the old segmentation faults).
+
 Names are loaded on first use (PEP 562) so that ``rotcurve.io.atomic``, which
 :mod:`rotcurve.config` needs, does not pull in h5py.
 """
@@ -32,6 +40,7 @@ __all__ = [
     "COMPRESSIONS",
     "compression_options",
     "CurveWriter",
+    "NonFiniteError",
     "write_dataset",
     "write_virtual",
     # read
@@ -43,6 +52,9 @@ __all__ = [
     "atomic_path",
     "atomic_write_text",
     "atomic_write_bytes",
+    # robust HDF5 writing, one writer per output
+    "atomic_h5",
+    "output_lock",
 ]
 
 _WHERE = {
@@ -56,6 +68,9 @@ _WHERE = {
     "CurveWriter": "rotcurve.io.format",
     "write_dataset": "rotcurve.io.format",
     "write_virtual": "rotcurve.io.format",
+    "NonFiniteError": "rotcurve.io.format",
+    "atomic_h5": "rotcurve.io.h5write",
+    "output_lock": "rotcurve.io.lock",
     "UNITS": "rotcurve.units",
     "Dataset": "rotcurve.io.read",
     "CurveData": "rotcurve.io.read",
