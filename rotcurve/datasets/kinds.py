@@ -16,6 +16,7 @@ Registry
     ``DATA_KINDS`` (name -> class), ``kind_for_spec(spec)``, ``kind_named(name)``.
 Names for messages (class attributes)
     ``name`` ("curves", "mnist"), ``noun`` ("curves", "images"), ``held``
+    (what such data hold: "rotation curves", "images"), ``trained_on``
     ("rotation curves", "MNIST images"), ``spec_hint`` ("a curve file",
     "mnist:DIR"), ``noun_in_units`` ("curves (km/s)", "images"),
     ``source_noun`` ("file", "folder").
@@ -198,6 +199,7 @@ class DataKind:
     name: ClassVar[str] = ""
     noun: ClassVar[str] = ""
     held: ClassVar[str] = ""
+    trained_on: ClassVar[str] = ""
     spec_hint: ClassVar[str] = ""
     noun_in_units: ClassVar[str] = ""
     source_noun: ClassVar[str] = "file"
@@ -247,14 +249,14 @@ class DataKind:
         Raises
         ------
         DataError
-            One line: ``"X holds MNIST images but the run was trained on
+            One line: ``"X holds images but the run was trained on
             rotation curves; use a curve file"`` (``hint`` replaces the advice).
         """
         text = os.fspath(spec)
         other = kind_for_spec(text)
         if other != self:
             advice = hint or f"use {self.spec_hint}"
-            raise DataError(f"{text} holds {other.held} but the run was trained on {self.held}; {advice}")
+            raise DataError(f"{text} holds {other.held} but the run was trained on {self.trained_on}; {advice}")
         return text
 
     def check_whole(self, spec: str) -> None:
@@ -447,6 +449,7 @@ class CurveKind(DataKind):
     name = "curves"
     noun = "curves"
     held = "rotation curves"
+    trained_on = "rotation curves"
     spec_hint = "a curve file"
     noun_in_units = "curves (km/s)"
     source_noun = "file"
@@ -627,7 +630,8 @@ class MnistKind(DataKind):
 
     name = "mnist"
     noun = "images"
-    held = "MNIST images"
+    held = "images"
+    trained_on = "MNIST images"
     spec_hint = "mnist:DIR"
     noun_in_units = "images"
     source_noun = "folder"

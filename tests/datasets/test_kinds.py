@@ -46,7 +46,7 @@ def kind(request):
 def test_registry_lookup(kind):
     assert isinstance(kind, DataKind) and type(kind) is DATA_KINDS[kind.name]
     assert kind_named(kind.name) == kind
-    assert kind.noun and kind.held and kind.spec_hint and kind.file_format and kind.noun_in_units
+    assert kind.noun and kind.held and kind.trained_on and kind.spec_hint and kind.file_format and kind.noun_in_units
 
 
 def test_spec_matching(kind):
@@ -68,7 +68,7 @@ def test_data_of_another_kind_is_refused_in_one_line(kind):
         with pytest.raises(DataError) as err:
             kind.check_spec(spec)
         msg = str(err.value)
-        assert "\n" not in msg and f"trained on {kind.held}" in msg and kind.spec_hint in msg
+        assert "\n" not in msg and f"trained on {kind.trained_on}" in msg and kind.spec_hint in msg
 
 
 def test_to_physical_round_trips_model_input(kind):
