@@ -121,6 +121,6 @@ def run(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         progress=not args.quiet,
     )
-    what = "images" if model_run.kind == "mnist" else "curves (km/s)"
+    what = model_run.data_kind.noun_in_units
     print(f"wrote {args.n} sampled {what} (seed {args.seed}, latents from {how}) to {out}")
     return 0

@@ -135,11 +135,12 @@ def run(args: argparse.Namespace) -> int:
             "drop --posterior or use --model vae"
         )
     if args.download:
-        if not spec.startswith("mnist:") or not spec[len("mnist:") :]:
-            raise ConfigError("--download is for MNIST only: use --data mnist:DIR --download")
-        from rotcurve.datasets.mnist import download_mnist
+        from rotcurve.datasets.kinds import kind_for_spec
 
-        download_mnist(spec[len("mnist:") :], progress=not args.quiet)
+        kind = kind_for_spec(spec)
+        if not kind.can_download:
+            raise ConfigError("--download is for MNIST only: use --data mnist:DIR --download")
+        kind.download(spec, progress=not args.quiet)  # "mnist:" without a folder: a one-line ConfigError
 
     import torch
 
