@@ -519,9 +519,14 @@ def _damage(path: Path) -> str | None:
         with open_dataset(path) as ds:
             ds.verify()
     except DataError as exc:
-        text = str(exc)
-        inner = text[text.find("(") + 1 : text.rfind(")")] if "(" in text else text
-        return inner.splitlines()[0] if inner else "unreadable data"
+        text = str(exc).splitlines()[0]
+        text = text.split("; regenerate it", 1)[0]  # the reader's advice; we regenerate anyway
+        marker = "is truncated or corrupted ("
+        if marker in text and text.endswith(")"):
+            text = text.split(marker, 1)[1][:-1]
+        elif text.startswith(str(path)):
+            text = text[len(str(path)) :].lstrip(": ")
+        return text or "unreadable data"
     return None
 
 

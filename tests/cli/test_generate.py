@@ -219,3 +219,25 @@ def test_cli_messages_name_flags(tmp_path):
     proc = run_cli(*SMALL, "--out", str(out))
     line = one_line_error(proc.stderr, 2, proc.returncode)
     assert "--resume" in line and "--overwrite" in line and "=True" not in line
+
+
+def test_resume_says_which_damaged_shard_it_writes_again(tmp_path):
+    import h5py
+
+    out = tmp_path / "c.h5"
+    assert run_cli(*SMALL, "--out", str(out)).returncode == 0
+    shard = tmp_path / "c.h5.shards" / "shard-00001.h5"
+    with h5py.File(shard, "r") as f:
+        info = f["v_circ"].id.get_chunk_info(0)
+    data = bytearray(shard.read_bytes())
+    data[info.byte_offset + info.size // 2] ^= 0xFF
+    shard.write_bytes(data)
+    before = shard.read_bytes()
+    proc = run_cli(*SMALL, "--resume", "--out", str(out))  # SMALL has -q: the warning shows anyway
+    assert proc.returncode == 0
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("rotcurve generate: shard-00001.h5 is damaged ("), proc.stderr
+    assert lines[0].endswith("); writing it again")
+    assert shard.read_bytes() != before
+    with open_dataset(out) as ds:
+        ds.verify()
