@@ -506,8 +506,9 @@ class CurveKind(DataKind):
 
         with open_dataset(spec) as ds:
             normaliser.check_compatible(ds.radii, source=spec)
-        v, _ = read_curve_rows(spec, None)
-        return v
+            parts = [np.asarray(block["v_circ"], dtype=np.float64) for _, _, block in ds.iter_blocks(BLOCK_ROWS)]
+            n_r = len(ds.radii)
+        return np.concatenate(parts) if parts else np.zeros((0, n_r))
 
     def open(self, spec: str | os.PathLike[str], *, record: Mapping[str, Any] | None = None,
              normaliser: Any = None) -> DataSet:
