@@ -135,10 +135,10 @@ def write_shard(
     dtype = str(request["dtype"])
     params = prior.sample(rows, shard_rng(int(request["seed"]), index))
     step = block_rows(rows, radii.size, dtype)
-    # The shard file of a multi-shard run is locked by the run as a whole (FILE.lock).
-    single = -(-n // size) == 1
+    # The run as a whole holds FILE.lock (generate() takes it in the calling process);
+    # a shard written by a worker process or a Dask worker takes no lock of its own.
     try:
-        _write_blocks(path, request, index, radii, params, step, lock=single, report=report)
+        _write_blocks(path, request, index, radii, params, step, lock=False, report=report)
     except NonFiniteError as exc:
         raise _unstorable(exc, params, start, dtype, radii) from None
     return rows

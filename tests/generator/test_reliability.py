@@ -170,3 +170,17 @@ def test_python_messages_name_arguments_and_cli_messages_flags(tmp_path):
         generate(950, out=out, overwrite=True, resume=True, **SMALL)
     assert str(info.value) == "give either overwrite or resume, not both"
     assert info.value.cli_message == "give either --overwrite or --resume, not both"
+
+
+# -- B: the run's lock does not stand in the way of its own workers ----------------------------
+def test_a_single_file_written_by_a_dask_worker_while_the_run_holds_the_lock(tmp_path):
+    distributed = pytest.importorskip("distributed")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # distributed's own start-up notes
+        with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                                      dashboard_address=None) as cluster:
+            out = generate(300, out=tmp_path / "one.h5", scheduler=cluster.scheduler_address,
+                           **{k: v for k, v in SMALL.items() if k != "workers"})
+    (tmp_path / "ref").mkdir()
+    assert digests(out) == digests(generate(300, out=tmp_path / "ref" / "one.h5", **SMALL))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["one.h5", "ref"]
