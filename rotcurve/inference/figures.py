@@ -115,6 +115,7 @@ def curve_figure(fit: GalaxyFit, setup: Any, *, n_draws: int = 200, seed: int = 
     v_map = post.v_model(map_theta)[0]
     comps = post.components(map_theta)
     fig = new_figure(figsize=(7.0, 4.8))
+    fig.subplots_adjust(left=0.11, right=0.97, bottom=0.11, top=0.92)
     ax = fig.add_subplot(111)
     lo95, lo68, hi68, hi95 = np.percentile(curves, [2.5, 16, 84, 97.5], axis=0)
     ax.fill_between(r, lo95, hi95, color="tab:blue", alpha=0.15, lw=0, label="model 95 %")
@@ -150,8 +151,10 @@ def save_galaxy_figures(fit: GalaxyFit, setup: Any, folder: str | Path, key: str
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     out = []
+    # corner lays out its own axes and the curve figure has fixed margins: no
+    # "tight" bounding box, which would draw each figure twice
     fig = corner_figure(fit)
-    out.append(save_figure(fig, folder / f"{key}_corner.png", dpi=80))
+    out.append(save_figure(fig, folder / f"{key}_corner.png", dpi=80, bbox_inches=None))
     fig = curve_figure(fit, setup)
-    out.append(save_figure(fig, folder / f"{key}_curve.png", dpi=100))
+    out.append(save_figure(fig, folder / f"{key}_curve.png", dpi=100, bbox_inches=None))
     return out

@@ -353,3 +353,18 @@ def test_importing_analysis_or_reports_warns_nothing():
         "import rotcurve.reports, rotcurve.reports.html, rotcurve.reports.figures, rotcurve.cli.main"
     )
     subprocess.run([sys.executable, "-W", "error::DeprecationWarning", "-c", code], check=True)
+
+
+def test_analysis_depends_on_neither_run_nor_reports():
+    import subprocess
+    import sys
+
+    code = (
+        "import importlib, pkgutil, sys, rotcurve.analysis as a; "
+        "shims = {'report', 'html', 'report_figures'}; "
+        "[importlib.import_module('rotcurve.analysis.' + m.name) for m in pkgutil.iter_modules(a.__path__) "
+        " if m.name not in shims]; "
+        "bad = [m for m in sys.modules if m.startswith(('rotcurve.run', 'rotcurve.reports', 'rotcurve.training'))]; "
+        "assert not bad, bad"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
