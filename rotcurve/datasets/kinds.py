@@ -57,6 +57,7 @@ This module imports neither torch nor h5py at import time.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import math
 import os
 from collections.abc import Iterator, Mapping
@@ -65,7 +66,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from rotcurve.datasets.mnist import MNIST_FILES, find_mnist_files, load_mnist
+from rotcurve.datasets.mnist import MNIST_FILES, download_mnist, find_mnist_files, load_mnist
 from rotcurve.datasets.splits import SPLITS, check_fractions, split_indices
 from rotcurve.errors import ConfigError, DataError
 from rotcurve.units import to_value
@@ -487,8 +488,6 @@ class CurveKind(DataKind):
         DataError
             When the file cannot be opened as a rotcurve file.
         """
-        import hashlib
-
         from rotcurve.io import open_dataset
 
         with open_dataset(os.fspath(spec)) as ds:
@@ -670,8 +669,6 @@ class MnistKind(DataKind):
 
     def download(self, spec: str | os.PathLike[str], *, progress: bool = False) -> Any:
         """Fetch and verify the MNIST files into the folder (:func:`~rotcurve.datasets.mnist.download_mnist`)."""
-        from rotcurve.datasets.mnist import download_mnist
-
         return download_mnist(self.source(spec), progress=progress)
 
     def read_splits(self, directory: str | os.PathLike[str], *, seed: int,

@@ -22,12 +22,16 @@ refitted with a warning; a read-only run folder keeps the fit in memory.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
+import warnings
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from rotcurve._version import __version__
+from rotcurve.config import save_json
 from rotcurve.errors import ConfigError, DataError
 from rotcurve.run.checks import AGGREGATE_STREAM
 
@@ -85,8 +89,6 @@ class LatentAggregates:
 
 
 def _sha256(path: Path) -> str:
-    import hashlib
-
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
@@ -166,8 +168,6 @@ def _fit(run: Any, fit_seed: int, progress: bool) -> tuple[dict[str, Any], dict[
 
 def _load(path: Path, sha: str, fit_seed: int) -> LatentAggregates | None:
     """The cached aggregates at ``path`` when they are for this checkpoint and seed, else None."""
-    import warnings
-
     from rotcurve.analysis.aggregate import aggregate_from_dict
 
     try:
@@ -193,10 +193,6 @@ def _load(path: Path, sha: str, fit_seed: int) -> LatentAggregates | None:
 
 def _save(path: Path, info: dict[str, Any], models: dict[str, Any]) -> Path | None:
     """Write the cache (atomically); None, with a warning, where the run folder is read-only."""
-    import warnings
-
-    from rotcurve.config import save_json
-
     try:
         save_json({**info, "models": {k: m.to_dict() for k, m in models.items()}}, path)
     except OSError as exc:  # a read-only run folder: use the fit, say so
@@ -208,8 +204,6 @@ def _save(path: Path, info: dict[str, Any], models: dict[str, Any]) -> Path | No
 
 def load_or_fit(run: Any, *, refit: bool, fit_seed: int, progress: bool) -> LatentAggregates:
     """The run's aggregates: from the cache when it fits the checkpoint and ``fit_seed``, else fitted and saved."""
-    from rotcurve._version import __version__
-
     path = aggregate_path(run)
     sha = _sha256(run.checkpoint)
     if path.exists() and not refit:

@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from rotcurve.datasets.splits import Split
 from rotcurve.errors import DataError
 from rotcurve.run.checks import SCORE_STREAM, check_batch_size, torch_seed
 
@@ -39,8 +40,6 @@ def score_blocks(run: Any, data: Any, split: str) -> tuple[Iterator[np.ndarray],
     split), another file of the run's kind (every row) or data of another
     kind (refused); an array is scored whole.
     """
-    from rotcurve.datasets.splits import Split
-
     if isinstance(data, (str, os.PathLike)):
         spec = run.data_kind.check_spec(data)
         split = Split.parse(split).value
