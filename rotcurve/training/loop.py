@@ -74,7 +74,6 @@ from rotcurve.training.rundir import (
     normalise_spec,
     prepare_run_dir,
 )
-from rotcurve.training.rundir import holds_run_lock
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -632,7 +631,6 @@ def _result(run: _Run, stop_reason: str) -> TrainResult:
 
 
 # ------------------------------------------------------------------------------ train
-@holds_run_lock  # one run at a time per run folder (RUN_DIR.lock)
 def train(
     data: Any,
     run_dir: str | os.PathLike[str],
@@ -775,11 +773,12 @@ def fit(
     RotcurveError
         See :func:`train` and :func:`rotcurve.datasets.load_training_data`.
     """
+    from rotcurve.datasets.kinds import kind_for_spec
     from rotcurve.datasets.training import load_training_data
     from rotcurve.models import ModelConfig, default_config
 
     text = os.fspath(spec)
-    kind = "mnist" if text.startswith("mnist:") else "curves"
+    kind = kind_for_spec(text).name
     if isinstance(train, TrainConfig):
         train_config = train
     else:
