@@ -74,6 +74,7 @@ from rotcurve.training.rundir import (
     normalise_spec,
     prepare_run_dir,
 )
+from rotcurve.training.rundir import holds_run_lock
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -631,6 +632,7 @@ def _result(run: _Run, stop_reason: str) -> TrainResult:
 
 
 # ------------------------------------------------------------------------------ train
+@holds_run_lock  # one run at a time per run folder (RUN_DIR.lock)
 def train(
     data: Any,
     run_dir: str | os.PathLike[str],
