@@ -25,7 +25,8 @@ Capabilities (class attributes)
     (``"rotcurve"``, the curve files of :mod:`rotcurve.io`, or
     :data:`IMAGES_FORMAT`); ``default_split``: what is encoded when no split
     is given (every row of a curve file; MNIST's test split);
-    ``can_download``.
+    ``can_download``; ``claims_the_rest`` (the kind of every spec no other
+    kind matches: curve files).
 Specs
     ``matches(spec)`` (does a ``--data`` spec belong to this kind),
     ``source(spec)`` (the file or folder), ``exists(spec)``,
@@ -50,6 +51,15 @@ Physical units <-> model space
 Scores
     ``extra_metrics()``: an accumulator of the kind's own metrics
     (``update(truth, recon)``, ``result()``), or None.
+
+The held-out examples of a run, for example (what a report analyses)::
+
+    kind = run.data_kind                         # kind_named(run.kind)
+    spec = kind.check_spec(data)                 # DataError for data of another kind
+    data_set = kind.open(spec, record=run.data, normaliser=run.normaliser)
+    split = "test" if data_set.same_as_training else "all"
+    rows = data_set.rows(split)                  # then subsample as you like
+    examples = data_set.read({split: rows}, params=True)[split]   # .x, .params, .labels
 
 This module imports neither torch nor h5py at import time.
 """
