@@ -44,10 +44,9 @@ Modules (one concept each):
   :data:`TARGETS`, the seeded streams;
 * :mod:`~rotcurve.reports.analysis_set` -- :func:`analysis_set`: the held-out
   examples a report analyses;
-* :mod:`~rotcurve.reports.kinds` -- the data kind of a run or a data spec (the
-  one place curves and MNIST are told apart);
-* :mod:`~rotcurve.reports.sections` -- the sections, :data:`SECTIONS` keyed by
-  data kind (curves, MNIST) after the shared training section;
+* :mod:`~rotcurve.reports.sections` -- the sections, ``SECTIONS`` keyed by the
+  run's data kind (:mod:`rotcurve.datasets.kinds`: curves, MNIST) after the
+  shared training section;
 * :mod:`~rotcurve.reports.builder` -- what the sections write into (figures,
   notes, warnings, timings);
 * :mod:`~rotcurve.reports.metrics` -- the header and the JSON-ready values of

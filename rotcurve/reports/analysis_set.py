@@ -19,7 +19,6 @@ import numpy as np
 
 from rotcurve.errors import DataError
 from rotcurve.reports.config import STREAMS, positive_int
-from rotcurve.reports.kinds import run_kind, spec_kind
 
 __all__ = ["AnalysisSet", "analysis_set", "check_data"]
 
@@ -55,14 +54,6 @@ def _subsample(n: int, most: int, seed: int) -> np.ndarray:
     return np.sort(rng.choice(n, size=most, replace=False))
 
 
-def _read_rows(spec: str, rows: np.ndarray) -> tuple[np.ndarray, Any]:
-    """Curves (float64 km/s) and the parameter DataFrame (or None) of the sorted ``rows`` of ``spec``."""
-    # TODO(issue 8): rotcurve.run.read_rows once rotcurve.run makes it public.
-    from rotcurve.run import _read_rows as read_rows
-
-    return read_rows(spec, rows, params=True)
-
-
 # ----------------------------------------------------------------------------- curves
 def _check_curves(run: Any, spec: str) -> None:
     from rotcurve.io import open_dataset
@@ -74,6 +65,7 @@ def _check_curves(run: Any, spec: str) -> None:
 
 
 def _curve_set(run: Any, spec: str, n_curves: int, seed: int) -> AnalysisSet:
+    from rotcurve.datasets.kinds import read_curve_rows
     from rotcurve.datasets.splits import split_indices
     from rotcurve.io import open_dataset
     from rotcurve.training.rundir import data_fingerprint
@@ -92,7 +84,7 @@ def _curve_set(run: Any, spec: str, n_curves: int, seed: int) -> AnalysisSet:
         rows = np.arange(n)
     n_candidates = int(rows.size)
     rows = rows[_subsample(rows.size, n_curves, seed)]
-    v, params = _read_rows(spec, rows)
+    v, params = read_curve_rows(spec, rows, params=True)
     info = {"data": str(Path(spec).resolve()), "same_as_training": bool(same), "split": "test" if same else "all",
             "n_available": int(n), "n_candidates": n_candidates, "n_analysed": int(len(v)),
             "has_params": bool(has_params)}
@@ -124,34 +116,25 @@ def _mnist_set(run: Any, spec: str, n_curves: int, seed: int) -> AnalysisSet:
 
 
 # --------------------------------------------------------------------------- registry
-@dataclasses.dataclass(frozen=True)
-class _Source:
-    """How a report reads the examples of one data kind."""
-
-    holds: str  #: what data of this kind hold ("{spec} holds ...")
-    trained_on: str  #: what a run of this kind was trained on
-    give: str  #: what to give a run of this kind instead
-    check: Callable[[Any, str], None] | None  #: checks that the data fit the run (DataError)
-    load: Callable[[Any, str, int, int], AnalysisSet]  #: (run, spec, n_curves, seed) -> AnalysisSet
-
-
-_SOURCES: dict[str, _Source] = {
-    "curves": _Source(holds="rotation curves", trained_on="rotation curves", give="a curve file",
-                      check=_check_curves, load=_curve_set),
-    "mnist": _Source(holds="images", trained_on="MNIST images", give="mnist:DIR", check=None, load=_mnist_set),
+#: How a report reads the examples of each data kind (:data:`rotcurve.datasets.kinds.DATA_KINDS`):
+#: a check that the data fit the run (or None) and ``load(run, spec, n_curves, seed)``.
+_LOADERS: dict[str, tuple[Callable[[Any, str], None] | None, Callable[[Any, str, int, int], AnalysisSet]]] = {
+    "curves": (_check_curves, _curve_set),
+    "mnist": (None, _mnist_set),
 }
 
 
 def check_data(run: Any, data: Any) -> str:
     """The data spec as a string, after checking it fits the run (DataError otherwise)."""
+    from rotcurve.datasets.kinds import kind_named
+
     if not isinstance(data, (str, os.PathLike)):
         raise DataError("give the data as a curve file path or mnist:DIR")
-    spec = os.fspath(data)
-    have, want = _SOURCES[spec_kind(spec)], _SOURCES[run_kind(run)]
-    if have is not want:
-        raise DataError(f"{spec} holds {have.holds} but the run was trained on {want.trained_on}; use {want.give}")
-    if want.check is not None:
-        want.check(run, spec)
+    kind = kind_named(run.kind)
+    spec = kind.check_spec(data)  # data of another kind: one line saying what to give instead
+    check, _ = _LOADERS[kind.name]
+    if check is not None:
+        check(run, spec)
     return spec
 
 
@@ -178,6 +161,9 @@ def analysis_set(run: Any, data: Any, *, n_curves: int = 5000, seed: int = 0) ->
         A missing or foreign file, another radius grid, images for a curve
         run or the reverse, an empty selection.
     """
+    from rotcurve.datasets.kinds import kind_named
+
     n_curves = positive_int("n_curves", n_curves)
     spec = check_data(run, data)
-    return _SOURCES[run_kind(run)].load(run, spec, n_curves, seed)
+    _, load = _LOADERS[kind_named(run.kind).name]
+    return load(run, spec, n_curves, seed)

@@ -20,7 +20,6 @@ from rotcurve.reports.analysis_set import AnalysisSet, analysis_set
 from rotcurve.reports.builder import Builder
 from rotcurve.reports.config import ReportConfig, ReportResult
 from rotcurve.reports.folder import check_out, staged_folder
-from rotcurve.reports.kinds import run_kind
 from rotcurve.reports.metrics import header, plain
 from rotcurve.reports.sections import sections_for
 from rotcurve.reports.sections.summary import overview_section, summary_section
@@ -73,9 +72,10 @@ def corner_figure(
         An MNIST run or data, or data that do not fit the run.
     """
     from rotcurve.analysis.corner_plots import corner_plot
+    from rotcurve.datasets.kinds import CurveKind, kind_named
 
     model_run = _load(run, which, device)
-    if run_kind(model_run) != "curves":
+    if not isinstance(kind_named(model_run.kind), CurveKind):
         raise DataError("corner plots of physical parameters are for curve runs; use `rotcurve report` for MNIST")
     aset = analysis_set(model_run, data, n_curves=n_curves, seed=seed)
     z = model_run.encode(aset.x).mean

@@ -2,7 +2,7 @@
 
 Every report starts with :func:`~rotcurve.reports.sections.training.training_section`;
 :data:`SECTIONS` says what follows for each data kind (the names of
-:mod:`rotcurve.reports.kinds`):
+:data:`rotcurve.datasets.kinds.DATA_KINDS`):
 
 * ``"curves"`` -- :mod:`~rotcurve.reports.sections.curves` (reconstruction,
   latents versus physics, new curves from
@@ -20,7 +20,6 @@ import dataclasses
 from collections.abc import Callable
 from typing import Any
 
-from rotcurve.reports.kinds import run_kind
 from rotcurve.reports.sections import curves, mnist
 
 __all__ = ["ReportSections", "SECTIONS", "sections_for"]
@@ -52,4 +51,6 @@ SECTIONS: dict[str, ReportSections] = {
 
 def sections_for(run: Any) -> ReportSections:
     """The :data:`SECTIONS` entry of the run's data kind."""
-    return SECTIONS[run_kind(run)]
+    from rotcurve.datasets.kinds import kind_named
+
+    return SECTIONS[kind_named(run.kind).name]
