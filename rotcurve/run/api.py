@@ -247,17 +247,21 @@ class Run:
                 covs.append(post.covariance.double().cpu().numpy())
         return Encoded(mean=np.concatenate(means), covariance=np.concatenate(covs))
 
-    def decode(self, z: Any, *, batch_size: int = 8192) -> np.ndarray:
+    def decode(self, z: Any, *, batch_size: int = 8192, limit: float | None = LATENT_LIMIT) -> np.ndarray:
         """Decode latent points to curves in km/s (or images).
 
         Which latent points are decoded (the rest raise, never a silent
         ``inf`` or 0 km/s):
 
         * every value must be finite;
-        * for a VAE, every coordinate must satisfy ``|z_j| <=``
-          :data:`LATENT_LIMIT` (10, in standard deviations of the ``N(0, I)``
-          prior): beyond it the decoder extrapolates into space it was never
-          trained on (a plain autoencoder has no prior, so no such limit);
+        * for a VAE, every coordinate must satisfy ``|z_j| <=`` ``limit``
+          (default :data:`LATENT_LIMIT` = 10, in standard deviations of the
+          ``N(0, I)`` prior): beyond it the decoder extrapolates into space it
+          was never trained on (a plain autoencoder has no prior, so no such
+          limit).  Points drawn from a density fitted to the training latents
+          (:meth:`sample_latents` with an aggregate source) lie where the
+          training latents are, even where a few of those exceed 10: decode
+          them with ``limit=None``, as :meth:`sample` does;
         * every decoded velocity must be finite, > 0 and below the speed of
           light (:data:`SPEED_OF_LIGHT_KMS`), so an overflow (``inf``) or an
           underflow (0 km/s) is refused; decoded images must be finite.
@@ -268,6 +272,9 @@ class Run:
             Latent points (dimensionless).
         batch_size : int, keyword-only
             Points per forward pass.
+        limit : float or None, keyword-only
+            Largest accepted ``|z_j|`` for a VAE; ``None`` checks only the
+            decoded output.
 
         Returns
         -------
@@ -296,13 +303,13 @@ class Run:
         bad = ~np.isfinite(z).all(axis=1)
         if bad.any():
             raise DataError(f"{int(bad.sum())} of {n} latent points z hold NaN or infinite values; give finite z")
-        if self.model_config.model == "vae" and n:
-            far = np.abs(z).max(axis=1) > LATENT_LIMIT
+        if limit is not None and self.model_config.model == "vae" and n:
+            far = np.abs(z).max(axis=1) > limit
             if far.any():
                 raise DataError(
                     f"{int(far.sum())} of {n} latent points z have a coordinate beyond |z_j| = "
-                    f"{LATENT_LIMIT:g} (standard deviations of the model's N(0, I) prior; the largest here "
-                    f"is {np.abs(z).max():.3g}); the decoder was never trained there: give z within the limit"
+                    f"{limit:g} (standard deviations of the model's N(0, I) prior; the largest here "
+                    f"is {np.abs(z).max():.3g}); the decoder was never trained there: give z within the limit (or limit=None to decode them anyway)"
                 )
         z32 = z.astype(np.float32)
         outs = [np.zeros((0, self.model_config.input_dim), dtype=np.float32)]
@@ -374,8 +381,8 @@ class Run:
         Returns
         -------
         ndarray, shape (n, d)
-            float64 latent points; ``decode(sample_latents(...))`` equals
-            ``sample(...)``.
+            float64 latent points; ``decode(sample_latents(...), limit=None)``
+            equals ``sample(...)``.
         """
         n = check_count(n)
         parts = [

@@ -6,6 +6,8 @@ bands) is :mod:`rotcurve.reports.sections.sampling`.
 
 from __future__ import annotations
 
+import functools
+
 from typing import Any
 
 import numpy as np
@@ -169,6 +171,7 @@ def _interpolation_section(b: Builder, run: Any, aset: AnalysisSet, z: np.ndarra
     from rotcurve.reports.html import section
 
     v, radii = aset.x, run.radii
+    decode = functools.partial(run.decode, limit=None)  # between and around the data's own latents
     with b.step("interpolation and traversals"):
         from rotcurve.analysis.curve_plots import interpolation_figure, traversal_figure
 
@@ -176,11 +179,11 @@ def _interpolation_section(b: Builder, run: Any, aset: AnalysisSet, z: np.ndarra
         i, j = int(np.argmin(vmax)), int(np.argmax(vmax))
         parts = [
             b.figure("interpolation",
-                     interpolation_figure(z[i], z[j], run.decode, radii, curve_start=v[i], curve_end=v[j]),
+                     interpolation_figure(z[i], z[j], decode, radii, curve_start=v[i], curve_end=v[j]),
                      "Curves decoded along the straight line between the posterior means of the analysed "
                      "curves with the lowest and the highest peak velocity (inputs dashed)."),
             b.figure("traversals",
-                     traversal_figure(z.mean(axis=0), run.decode, radii, scale=np.maximum(z.std(axis=0), 1e-6)),
+                     traversal_figure(z.mean(axis=0), decode, radii, scale=np.maximum(z.std(axis=0), 1e-6)),
                      "Each latent varied alone by ±2 standard deviations of the latent means around their "
                      "mean, the others held there."),
         ]

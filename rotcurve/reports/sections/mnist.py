@@ -3,6 +3,8 @@ interpolation) and sample grids from the prior and the aggregate."""
 
 from __future__ import annotations
 
+import functools
+
 from typing import Any
 
 import numpy as np
@@ -60,6 +62,7 @@ def _latent_section(b: Builder, run: Any, aset: AnalysisSet, cfg: ReportConfig, 
     from rotcurve.reports.html import section
 
     x, labels, seed = aset.x, aset.labels, cfg.seed
+    decode = functools.partial(run.decode, limit=None)  # between and around the data's own latents
     with b.step("latent space"):
         z = run.encode(x).mean
         d = z.shape[1]
@@ -68,7 +71,7 @@ def _latent_section(b: Builder, run: Any, aset: AnalysisSet, cfg: ReportConfig, 
         if d == 2:
             parts.append(b.figure("encoder_map", latent_map_figure(z, labels, seed=seed),
                                   f"Posterior means of {len(z)} test images, coloured by digit."))
-            parts.append(b.figure("decoder_grid", decoder_grid_figure(run.decode, image_shape=shape),
+            parts.append(b.figure("decoder_grid", decoder_grid_figure(decode, image_shape=shape),
                                   "Images decoded on a regular grid of the 2-D latent space (±3 prior σ)."))
         n_tsne = min(cfg.tsne_points, len(z))
         perplexity = min(30.0, max(2.0, (n_tsne - 1) / 3.0))
@@ -81,7 +84,7 @@ def _latent_section(b: Builder, run: Any, aset: AnalysisSet, cfg: ReportConfig, 
             j = int(others[rng_pick.integers(others.size)])
         else:
             i, j = 0, len(x) - 1
-        parts.append(b.figure("interpolation", image_interpolation_figure(z[i], z[j], run.decode, image_shape=shape),
+        parts.append(b.figure("interpolation", image_interpolation_figure(z[i], z[j], decode, image_shape=shape),
                               "Images decoded along the line between the latent means of two test images."))
         metrics["interpolation"] = {"start_row": i, "end_row": j}
         b.body.append(section("Latent space", parts, anchor="latents"))
