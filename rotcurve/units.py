@@ -38,6 +38,7 @@ __all__ = [
     "KPC_PER_MPC",
     "UNITS",
     "PARAM_UNITS",
+    "PARAM_NAMES",
     "hubble_kpc",
     "to_value",
 ]
@@ -62,6 +63,10 @@ UNITS: dict[str, str] = {
     "dimensionless": "1",
 }
 
+#: The four physical parameters (disc mass, disc scale length, halo mass,
+#: halo concentration), in their canonical order: the order of the columns of
+#: every parameter table, of ``/params`` in a rotcurve file and of a prior.
+PARAM_NAMES: tuple[str, ...] = ("Md", "Rd", "Mh", "c")
 #: Units of the four model parameters.
 PARAM_UNITS: dict[str, str] = {"Md": "Msun", "Rd": "kpc", "Mh": "Msun", "c": "1"}
 

@@ -46,7 +46,7 @@ import pandas as pd
 from rotcurve.errors import ConfigError, DataError
 from rotcurve.physics import check_params, disc_shape, disc_shape_dlogy, nfw_f, r_delta
 from rotcurve.physics.disc import disc_table
-from rotcurve.units import DELTA_DEFAULT, G, H0_DEFAULT
+from rotcurve.units import DELTA_DEFAULT, H0_DEFAULT, PARAM_NAMES, G
 
 __all__ = [
     "PARAM_NAMES",
@@ -54,9 +54,6 @@ __all__ = [
     "CurveFit",
     "fit_rotation_curves",
 ]
-
-#: The four model parameters, in the order of the fitted vector.
-PARAM_NAMES: tuple[str, ...] = ("Md", "Rd", "Mh", "c")
 
 #: Default box bounds of the fit, as ``log10`` of Md [Msun], Rd [kpc], Mh [Msun], c [1].
 #: They enclose the reference prior with a wide margin.

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from rotcurve.errors import ConfigError, DataError
+from rotcurve.units import PARAM_NAMES
 
 __all__ = [
     "PARAM_NAMES",
@@ -32,8 +33,6 @@ __all__ = [
     "predictability",
 ]
 
-#: The four physical parameters, in canonical order.
-PARAM_NAMES: tuple[str, ...] = ("Md", "Rd", "Mh", "c")
 
 #: Axis labels of ``log10`` of each parameter, with units.
 PARAM_LABELS: dict[str, str] = {

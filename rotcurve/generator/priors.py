@@ -37,6 +37,7 @@ import numpy as np
 
 from rotcurve.config import from_dict, load_toml
 from rotcurve.errors import ConfigError
+from rotcurve.units import PARAM_NAMES
 
 __all__ = [
     "PARAM_NAMES",
@@ -48,9 +49,6 @@ __all__ = [
     "load_prior",
     "resolve_prior",
 ]
-
-#: The four model parameters, in the order used everywhere.
-PARAM_NAMES: tuple[str, ...] = ("Md", "Rd", "Mh", "c")
 
 
 class Prior(Protocol):

@@ -10,7 +10,8 @@ Public API::
     write_dataset("out.h5", radii=r, v_circ=v, params=p, attrs={"seed": 1})
 
 For writing in blocks use :class:`CurveWriter`; for multi-shard outputs
-:func:`write_virtual`.  The layout is documented in :mod:`rotcurve.io.format`.
+:func:`write_virtual`.  The layout is documented in :mod:`rotcurve.io.format`, its names and
+numbers are in :mod:`rotcurve.io.schema`.
 
 Every writer creates missing parent folders, holds ``PATH.lock`` while it
 writes (:func:`output_lock`: a second run writing the same path fails at
@@ -21,7 +22,7 @@ through :func:`atomic_h5` / :mod:`rotcurve.io.h5write`, which keeps HDF5 from
 ever seeing a failed write -- the cause of the old segmentation faults).
 
 Names are loaded on first use (PEP 562) so that ``rotcurve.io.atomic``, which
-:mod:`rotcurve.config` needs, does not pull in h5py.
+:mod:`rotcurve.serialization` needs, does not pull in h5py.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ import importlib
 from typing import Any
 
 __all__ = [
-    # format
+    # schema (names and numbers) and format (writers)
     "SCHEMA_VERSION",
     "FORMAT_NAME",
     "CURVE_NAMES",
@@ -58,13 +59,13 @@ __all__ = [
 ]
 
 _WHERE = {
-    "SCHEMA_VERSION": "rotcurve.io.format",
-    "FORMAT_NAME": "rotcurve.io.format",
-    "CURVE_NAMES": "rotcurve.io.format",
-    "PARAM_NAMES": "rotcurve.io.format",
-    "DATASET_UNITS": "rotcurve.io.format",
-    "COMPRESSIONS": "rotcurve.io.format",
-    "compression_options": "rotcurve.io.format",
+    "SCHEMA_VERSION": "rotcurve.io.schema",
+    "FORMAT_NAME": "rotcurve.io.schema",
+    "CURVE_NAMES": "rotcurve.io.schema",
+    "PARAM_NAMES": "rotcurve.io.schema",
+    "DATASET_UNITS": "rotcurve.io.schema",
+    "COMPRESSIONS": "rotcurve.io.schema",
+    "compression_options": "rotcurve.io.schema",
     "CurveWriter": "rotcurve.io.format",
     "write_dataset": "rotcurve.io.format",
     "write_virtual": "rotcurve.io.format",

@@ -93,7 +93,26 @@ from rotcurve._version import __version__
 from rotcurve.errors import OVERWRITE, ConfigError, DataError, Option, OutputExistsError
 from rotcurve.io.atomic import atomic_path, make_parents
 from rotcurve.io.h5write import h5_create
-from rotcurve.units import DELTA_DEFAULT, H0_DEFAULT, G, PARAM_UNITS, UNITS
+from rotcurve.io.lock import output_lock
+from rotcurve.io.read import open_dataset
+from rotcurve.io.schema import (  # the names and numbers of the format; re-exported here
+    CHUNK_BYTES,
+    COMPRESSIONS,
+    CURVE_NAMES,
+    DATASET_UNITS,
+    DTYPES,
+    FORMAT_NAME,
+    PARAM_CHUNK_ROWS,
+    PARAM_NAMES,
+    RESERVED_ATTRS,
+    SCHEMA_VERSION,
+    chunk_rows,
+    compression_options,
+)
+from rotcurve.io.schema import JSON_STANDARD as _JSON_STANDARD
+from rotcurve.io.schema import STANDARD_ATTRS as _STANDARD_ATTRS
+from rotcurve.units import DELTA_DEFAULT, H0_DEFAULT, G
+from rotcurve.validation import is_int, is_number
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -111,103 +130,6 @@ __all__ = [
     "write_dataset",
     "write_virtual",
 ]
-
-#: Version of the layout described in this module.  Readers refuse files with a
-#: larger number; bump it when a change would make old readers misread a file.
-SCHEMA_VERSION: int = 1
-#: Value of the root ``format`` attribute that marks a rotcurve file.
-FORMAT_NAME: str = "rotcurve"
-#: Curve datasets, total first.
-CURVE_NAMES: tuple[str, ...] = ("v_circ", "v_disc", "v_halo")
-#: Parameter datasets in ``/params``.
-PARAM_NAMES: tuple[str, ...] = ("Md", "Rd", "Mh", "c")
-#: The ``units`` attribute of every dataset, by path.
-DATASET_UNITS: dict[str, str] = {
-    "radii": UNITS["radius"],
-    "v_circ": UNITS["velocity"],
-    "v_disc": UNITS["velocity"],
-    "v_halo": UNITS["velocity"],
-    **{f"params/{name}": unit for name, unit in PARAM_UNITS.items()},
-}
-#: Root attributes the writer sets itself; a caller cannot pass them.
-RESERVED_ATTRS: tuple[str, ...] = (
-    "format",
-    "schema_version",
-    "rotcurve_version",
-    "n_curves",
-    "n_radii",
-    "G",
-    "json_attrs",
-    "shards",
-    "curves_finite",
-    "label_columns",
-)
-#: Standard root attributes a caller may pass (in this order in the file).
-_STANDARD_ATTRS: tuple[str, ...] = ("H0", "Delta", "seed", "prior", "radii_spec")
-_JSON_STANDARD: tuple[str, ...] = ("prior", "radii_spec")
-
-#: Storage dtypes by name.
-DTYPES: dict[str, type] = {"float32": np.float32, "float64": np.float64}
-
-#: h5py filter settings by name.  ``"gzip:N"`` (N = 0..9) selects a gzip level.
-COMPRESSIONS: dict[str, dict[str, Any]] = {
-    "default": {"compression": "gzip", "compression_opts": 1, "shuffle": True},
-    "gzip": {"compression": "gzip", "compression_opts": 4, "shuffle": True},
-    "lzf": {"compression": "lzf", "shuffle": True},
-    "none": {},
-}
-
-#: Target size of one chunk of curves (bytes).  The reader enlarges the chunk
-#: cache so that a chunk always fits.
-CHUNK_BYTES: int = 1 << 20
-#: Rows per chunk of the (N,) parameter datasets.
-PARAM_CHUNK_ROWS: int = 1 << 16
-
-
-def compression_options(compression: str) -> dict[str, Any]:
-    """h5py dataset keyword arguments for a compression name.
-
-    Parameters
-    ----------
-    compression : str
-        ``"default"`` (gzip level 1 + shuffle), ``"gzip"`` (level 4 + shuffle),
-        ``"gzip:N"`` (level N + shuffle), ``"lzf"`` (+ shuffle; readable only
-        with h5py / PyTables) or ``"none"``.
-
-    Returns
-    -------
-    dict
-        ``compression``, ``compression_opts``, ``shuffle`` as h5py takes them.
-
-    Raises
-    ------
-    ConfigError
-        For an unknown name or level.
-    """
-    name = str(compression).strip().lower()
-    if name in COMPRESSIONS:
-        return dict(COMPRESSIONS[name])
-    if name.startswith("gzip:"):
-        level = name.split(":", 1)[1]
-        if level.isdigit() and 0 <= int(level) <= 9:
-            return {"compression": "gzip", "compression_opts": int(level), "shuffle": True}
-    raise ConfigError(
-        f"unknown compression {compression!r}; use one of {', '.join(COMPRESSIONS)} or gzip:0..9"
-    )
-
-
-def chunk_rows(n: int, n_radii: int, itemsize: int) -> int:
-    """Rows per chunk for an ``(n, n_radii)`` curve dataset.
-
-    At most :data:`CHUNK_BYTES` per chunk (at least one row), and balanced: the
-    ``ceil(n / rows)`` chunks are as equal as possible, so the last one is not
-    mostly empty padding.  Always whole rows (chunk shape ``(rows, n_radii)``).
-    """
-    target = max(1, CHUNK_BYTES // max(1, n_radii * itemsize))
-    if n <= 0:
-        return 1
-    n_chunks = -(-n // target)
-    return int(-(-n // n_chunks))
 
 
 def _dtype(dtype: Any) -> np.dtype:
@@ -258,14 +180,14 @@ def _root_attrs(attrs: Mapping[str, Any] | None, *, n: int, n_radii: int) -> lis
     ]
     for name, default in (("H0", H0_DEFAULT), ("Delta", DELTA_DEFAULT)):
         value = attrs.pop(name, default)
-        if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
+        if not is_number(value):
             raise ConfigError(f"attribute {name!r} must be a number, got {value!r}")
         if not (math.isfinite(float(value)) and float(value) > 0):
             raise ConfigError(f"attribute {name!r} must be positive and finite, got {value!r}")
         out.append((name, np.float64(value)))
     seed = attrs.pop("seed", None)
     if seed is not None:
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        if not is_int(seed):
             raise ConfigError(f"attribute 'seed' must be an integer, got {seed!r}")
         out.append(("seed", np.int64(seed) if -(2**63) <= seed < 2**63 else str(seed)))
     for name in _JSON_STANDARD:
@@ -458,11 +380,10 @@ class CurveWriter:
     ) -> None:
         import h5py
 
-        from rotcurve.io.lock import output_lock
 
         self._closed = True  # until the file is open
         self.path = Path(path)
-        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
+        if not is_int(n) or n < 0:
             raise ConfigError(f"number of curves must be a non-negative integer, got {n!r}")
         self.n = int(n)
         self.radii = _check_radii(radii)
@@ -833,8 +754,6 @@ def write_virtual(
     """
     import h5py
 
-    from rotcurve.io.read import open_dataset
-
     path = Path(path)
     shards = [Path(p) for p in shard_paths]
     if not shards:
@@ -897,7 +816,6 @@ def write_virtual(
         return lay
 
     curve_names = CURVE_NAMES if has_components else CURVE_NAMES[:1]
-    from rotcurve.io.lock import output_lock
 
     with output_lock(path), atomic_path(path, overwrite=True) as tmp:
         with h5_create(tmp, libver="earliest") as f:

@@ -40,6 +40,8 @@ from pathlib import Path
 from typing import Any
 
 from rotcurve.errors import OVERWRITE, Option, OutputExistsError
+from rotcurve.io.atomic import atomic_path
+from rotcurve.io.lock import output_lock
 
 __all__ = ["SafeFile", "h5_create", "atomic_h5"]
 
@@ -247,9 +249,6 @@ def atomic_h5(
     OutputLockedError
         Another run is writing ``path``.
     """
-    from rotcurve.io.atomic import atomic_path
-    from rotcurve.io.lock import output_lock
-
     path = Path(path)
     with contextlib.ExitStack() as stack:
         if lock:

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from rotcurve.errors import DataError, OutputLockedError
+from rotcurve.io.atomic import disk_full_error, is_disk_full, make_parents
 
 __all__ = ["output_lock", "lock_path", "LOCK_SUFFIX", "read_lock_info"]
 
@@ -84,8 +85,6 @@ def _key(lock_file: Path) -> str:
 
 def _open_locked(lock_file: Path, output: Path) -> int | None:
     """Open and flock ``lock_file``; the fd, or None where locks are unsupported."""
-    from rotcurve.io.atomic import disk_full_error, is_disk_full, make_parents
-
     make_parents(lock_file)
     for _ in range(100):  # retried only when the file was replaced under us
         try:

@@ -29,13 +29,14 @@ from typing import Any
 import numpy as np
 
 from rotcurve.errors import DataError
-from rotcurve.io.format import (
+from rotcurve.io.schema import (
     CHUNK_BYTES,
     CURVE_NAMES,
     FORMAT_NAME,
     PARAM_NAMES,
     SCHEMA_VERSION,
 )
+from rotcurve.validation import first_line, is_int
 
 __all__ = ["Dataset", "CurveData", "open_dataset", "read_dataset", "SCAN_VALUES"]
 
@@ -147,7 +148,7 @@ class Dataset:
         try:
             self._file = h5py.File(self.path, "r", rdcc_nbytes=4 * CHUNK_BYTES)
         except OSError as exc:
-            raise _corrupt(self.path, f"HDF5 cannot open it: {_first_line(exc)}") from None
+            raise _corrupt(self.path, f"HDF5 cannot open it: {first_line(exc)}") from None
         try:
             self._validate()
         except BaseException:
@@ -161,7 +162,7 @@ class Dataset:
         try:
             raw = {name: _plain(f.attrs[name]) for name in f.attrs}
         except OSError as exc:
-            raise _corrupt(path, f"unreadable attributes: {_first_line(exc)}") from None
+            raise _corrupt(path, f"unreadable attributes: {first_line(exc)}") from None
         if "format" not in raw:
             raise DataError(f"{path} is not a rotcurve dataset (no 'format' attribute); {_MAKE_ONE}")
         if raw["format"] != FORMAT_NAME:
@@ -169,7 +170,7 @@ class Dataset:
                 f"{path} is not a rotcurve dataset (format = {raw['format']!r}); {_MAKE_ONE}"
             )
         version = raw.get("schema_version")
-        if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        if not is_int(version, numpy=False) or version < 1:
             raise _corrupt(path, f"invalid schema_version {version!r}")
         if version > SCHEMA_VERSION:
             raise DataError(
@@ -188,7 +189,7 @@ class Dataset:
             self.has_params = "params" in f
             params_group = f["params"] if self.has_params else None
         except OSError as exc:
-            raise _corrupt(path, _first_line(exc)) from None
+            raise _corrupt(path, first_line(exc)) from None
         n = self.attrs.get("n_curves")
         n_r = self.attrs.get("n_radii")
         if not isinstance(n, int) or not isinstance(n_r, int):
@@ -240,7 +241,7 @@ class Dataset:
                 ):
                     out.append(name)
         except OSError as exc:
-            raise _corrupt(self.path, _first_line(exc)) from None
+            raise _corrupt(self.path, first_line(exc)) from None
         return sorted(out)
 
     def _scan_finite(self, name: str, block_rows: int = 65536) -> None:
@@ -250,7 +251,7 @@ class Dataset:
             try:
                 block = np.asarray(d[start : start + block_rows])
             except OSError as exc:
-                raise _corrupt(self.path, _first_line(exc)) from None
+                raise _corrupt(self.path, first_line(exc)) from None
             if not np.isfinite(block.sum(dtype=np.float64)):
                 bad = np.argwhere(~np.isfinite(block))
                 if bad.size:
@@ -285,7 +286,7 @@ class Dataset:
                     try:
                         g[name][start : start + block_rows]
                     except OSError as exc:
-                        raise _corrupt(self.path, f"/params/{name}: {_first_line(exc)}") from None
+                        raise _corrupt(self.path, f"/params/{name}: {first_line(exc)}") from None
 
     def _decode_attrs(self, raw: dict[str, Any]) -> dict[str, Any]:
         attrs = dict(raw)
@@ -364,7 +365,7 @@ class Dataset:
                 for name in self.labels:
                     data[name] = g[name].asstr()[...]
             except OSError as exc:
-                raise _corrupt(self.path, _first_line(exc)) from None
+                raise _corrupt(self.path, first_line(exc)) from None
             self._params_df = pd.DataFrame(data, columns=[*PARAM_NAMES, *self.labels])
         return self._params_df
 
@@ -389,7 +390,7 @@ class Dataset:
         try:
             return d[start:stop]
         except OSError as exc:
-            raise _corrupt(self.path, _first_line(exc)) from None
+            raise _corrupt(self.path, first_line(exc)) from None
 
     def iter_blocks(
         self, block_rows: int = 65536, *, components: bool = False
@@ -435,11 +436,6 @@ class Dataset:
         if getattr(self, "shards", None):
             parts.append(f"shards={len(self.shards)}")
         return f"<rotcurve.io.Dataset {' '.join(parts)}>"
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip() or type(exc).__name__
-    return text.splitlines()[0]
 
 
 def open_dataset(path: str | Path) -> Dataset:

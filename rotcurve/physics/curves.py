@@ -25,12 +25,9 @@ from rotcurve.errors import ConfigError
 from rotcurve.physics.base import BLOCK_ELEMENTS, Component, check_radii, evaluate, params_from_mapping
 from rotcurve.physics.disc import DISC_METHODS, ExponentialDisc
 from rotcurve.physics.halo import NFWHalo
-from rotcurve.units import DELTA_DEFAULT, H0_DEFAULT
+from rotcurve.units import DELTA_DEFAULT, H0_DEFAULT, PARAM_NAMES
 
 __all__ = ["RotationCurves", "CompositeModel", "rotation_curves", "PARAM_NAMES", "METHODS"]
-
-#: The four model parameters, in their canonical order.
-PARAM_NAMES: tuple[str, ...] = ("Md", "Rd", "Mh", "c")
 
 #: Evaluation methods of :func:`rotation_curves`.
 METHODS: tuple[str, ...] = DISC_METHODS
