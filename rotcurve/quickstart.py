@@ -334,7 +334,7 @@ def quickstart(
     ConfigError
         An invalid setting.
     """
-    from rotcurve.config import save_json
+    from rotcurve.serialization import save_json
     from rotcurve.training.device import resolve_device
 
     config = QuickstartConfig(

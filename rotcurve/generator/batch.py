@@ -90,7 +90,6 @@ from typing import Any
 import numpy as np
 
 from rotcurve._version import __version__
-from rotcurve.config import load_json, save_json, to_dict
 from rotcurve.errors import (
     OVERWRITE,
     RESUME,
@@ -106,6 +105,7 @@ from rotcurve.errors import (
 from rotcurve.generator._shard import shard_attrs, shard_bounds, shard_rng, write_shard
 from rotcurve.generator.priors import Prior, resolve_prior
 from rotcurve.generator.radii import RadiiSpec, parse_radii
+from rotcurve.serialization import load_json, save_json, to_dict
 from rotcurve.units import DELTA_DEFAULT, H0_DEFAULT
 
 __all__ = [

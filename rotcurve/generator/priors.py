@@ -35,8 +35,8 @@ from typing import Any, ClassVar, Protocol
 
 import numpy as np
 
-from rotcurve.config import from_dict, load_toml
 from rotcurve.errors import ConfigError
+from rotcurve.serialization import from_dict, load_toml
 from rotcurve.units import PARAM_NAMES
 
 __all__ = [

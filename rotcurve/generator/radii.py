@@ -17,8 +17,8 @@ from typing import Any, Literal
 
 import numpy as np
 
-from rotcurve.config import from_dict
 from rotcurve.errors import ConfigError
+from rotcurve.serialization import from_dict
 
 __all__ = ["RadiiSpec", "parse_radii", "read_radii_file", "SPACINGS", "MAX_RADII"]
 

@@ -1,6 +1,6 @@
 """The model configuration: one small dataclass, saved as JSON in every checkpoint.
 
-``rotcurve.config.from_dict(ModelConfig, d)`` rebuilds a config from its JSON
+``rotcurve.serialization.from_dict(ModelConfig, d)`` rebuilds a config from its JSON
 form (lists for tuples are accepted), and :func:`default_config` gives good
 starting points for rotation curves and for MNIST.
 """
@@ -12,11 +12,11 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from rotcurve.config import from_dict, to_dict
 from rotcurve.errors import ConfigError
 from rotcurve.models.likelihoods import LIKELIHOODS, NOISE_MODES
 from rotcurve.models.mlp import ACTIVATIONS, INITS, check_name
 from rotcurve.models.posteriors import POSTERIORS
+from rotcurve.serialization import from_dict, to_dict
 
 __all__ = ["ModelConfig", "LATENT_SPACES", "DEFAULT_KINDS", "default_config"]
 

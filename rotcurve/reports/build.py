@@ -146,7 +146,7 @@ def make_report(
     """
     from tqdm.auto import tqdm
 
-    from rotcurve.config import from_dict
+    from rotcurve.serialization import from_dict
     from rotcurve.io.atomic import atomic_write_text
 
     cfg = from_dict(ReportConfig, {"n_samples": n_samples, "n_curves": n_curves, "seed": seed, **(options or {})},

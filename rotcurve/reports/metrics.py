@@ -56,7 +56,7 @@ def versions() -> dict[str, str]:
 
 def header(run: Any, info: dict[str, Any], cfg: ReportConfig) -> dict[str, Any]:
     """The first entries of ``metrics.json``: format, time, run, analysed data (``info``), config, seeds, versions."""
-    from rotcurve.config import to_dict
+    from rotcurve.serialization import to_dict
 
     return {
         "format": REPORT_FORMAT,

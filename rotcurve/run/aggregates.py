@@ -31,9 +31,9 @@ from typing import Any
 import numpy as np
 
 from rotcurve._version import __version__
-from rotcurve.config import save_json
 from rotcurve.errors import ConfigError, DataError
 from rotcurve.run.checks import AGGREGATE_STREAM
+from rotcurve.serialization import save_json
 
 __all__ = [
     "AGGREGATE_FORMAT",

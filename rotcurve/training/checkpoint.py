@@ -47,9 +47,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rotcurve._version import __version__
-from rotcurve.config import from_dict, to_dict
 from rotcurve.errors import CheckpointError, ConfigError, DataError
 from rotcurve.io.atomic import atomic_path
+from rotcurve.serialization import from_dict, to_dict
 from rotcurve.training.config import TrainConfig
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -2,7 +2,7 @@
 
 ``TrainConfig()`` holds generic defaults; :func:`default_train_config` gives
 the tuned starting points for rotation curves and for MNIST (the ones
-``rotcurve train`` uses), read from ``data/presets/<kind>.toml``.  ``rotcurve.config.from_dict(TrainConfig, d)``
+``rotcurve train`` uses), read from ``data/presets/<kind>.toml``.  ``rotcurve.serialization.from_dict(TrainConfig, d)``
 rebuilds a config from its JSON form and refuses unknown keys.
 """
 
@@ -13,8 +13,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from rotcurve.config import from_dict, to_dict
 from rotcurve.errors import ConfigError
+from rotcurve.serialization import from_dict, to_dict
 from rotcurve.training.optim import OPTIMIZERS, SCHEDULES  # optim imports nothing from here at run time
 from rotcurve.training.presets import PRESET_KINDS, load_preset
 

@@ -15,7 +15,7 @@ and the measurement behind it:
 
 This module only reads the files (TOML arrays become tuples); whoever owns a
 config checks a table against it with :meth:`Preset.settings`, which refuses
-unknown keys (:func:`rotcurve.config.from_dict`).  It imports no config class,
+unknown keys (:func:`rotcurve.serialization.from_dict`).  It imports no config class,
 so the config modules can import it.
 """
 
@@ -27,8 +27,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from rotcurve.config import from_dict, load_toml
 from rotcurve.errors import ConfigError
+from rotcurve.serialization import from_dict, load_toml
 
 __all__ = ["PRESET_KINDS", "PRESET_TABLES", "Preset", "load_preset"]
 

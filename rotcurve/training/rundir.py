@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from rotcurve._version import __version__
-from rotcurve.config import from_dict, to_dict
 from rotcurve.datasets.kinds import kind_for_spec, kind_named
 from rotcurve.errors import (
     OVERWRITE,
@@ -39,6 +38,7 @@ from rotcurve.errors import (
     OutputExistsError,
 )
 from rotcurve.io.atomic import atomic_path, atomic_write_text, check_output
+from rotcurve.serialization import from_dict, to_dict
 
 T = TypeVar("T")
 
@@ -161,7 +161,7 @@ class RunConfig:
 
 def read_run_config(path: str | Path) -> RunConfig:
     """Read ``config.json`` (ConfigError when it is missing or malformed)."""
-    from rotcurve.config import load_json
+    from rotcurve.serialization import load_json
 
     return RunConfig.from_dict(load_json(path), where=str(path))
 

@@ -368,7 +368,7 @@ def test_read_only_folder(tmp_path):
 
 
 def test_request_is_a_strict_config():
-    from rotcurve.config import from_dict
+    from rotcurve.serialization import from_dict
 
     req = make_request(5)
     assert from_dict(GenerateRequest, req.to_dict()) == req

@@ -12,13 +12,13 @@ import h5py
 import numpy as np
 import pytest
 
-from rotcurve.config import load_json, load_toml
 from rotcurve.errors import ConfigError, DiskFullError, OutputExistsError
 from rotcurve.generator import LogUniformPrior, RadiiSpec, ReferencePrior, parse_radii
 from rotcurve.generator import batch
 from rotcurve.generator.batch import generate, shard_path, shards_dir
 from rotcurve.generator.radii import MAX_RADII
 from rotcurve.io import open_dataset
+from rotcurve.serialization import load_json, load_toml
 
 SMALL = {"seed": 11, "shard_size": 400, "radii": "0.5:40:12", "workers": 1, "progress": False}
 

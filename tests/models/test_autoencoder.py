@@ -7,7 +7,6 @@ import math
 import pytest
 import torch
 
-from rotcurve.config import from_dict, to_dict
 from rotcurve.errors import ConfigError
 from rotcurve.models import (
     MODELS,
@@ -20,6 +19,7 @@ from rotcurve.models import (
     default_config,
 )
 from rotcurve.models.posteriors import PointMass, Posterior
+from rotcurve.serialization import from_dict, to_dict
 
 CUDA = torch.cuda.is_available()
 

@@ -7,7 +7,6 @@ import json
 
 import pytest
 
-from rotcurve.config import from_dict, load_json, save_json, to_dict
 from rotcurve.errors import ConfigError
 from rotcurve.models import (
     ACTIVATIONS,
@@ -20,6 +19,7 @@ from rotcurve.models import (
     ModelConfig,
     default_config,
 )
+from rotcurve.serialization import from_dict, load_json, save_json, to_dict
 
 
 def test_round_trip_through_json_text(tmp_path):

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from rotcurve.config import from_dict, to_dict
 from rotcurve.errors import ConfigError
+from rotcurve.serialization import from_dict, to_dict
 from rotcurve.training.config import (
     TRAIN_DEFAULTS,
     DataConfig,

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from rotcurve.config import from_dict, to_dict
 from rotcurve.errors import ConfigError
+from rotcurve.serialization import from_dict, to_dict
 from rotcurve.training import TrainConfig
 from rotcurve.training.loop import _epoch_summary
 from rotcurve.training.optim import build_optimizer

@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from rotcurve.config import dumps, from_dict, load_json, load_toml, save_json, to_dict
 from rotcurve.errors import ConfigError
+from rotcurve.serialization import dumps, from_dict, load_json, load_toml, save_json, to_dict
 
 
 @dataclasses.dataclass(frozen=True)
