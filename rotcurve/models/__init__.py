@@ -23,7 +23,7 @@ from rotcurve.models.autoencoder import (
     ModelOutput,
     build_model,
 )
-from rotcurve.models.config import DEFAULT_KINDS, LATENT_SPACES, ModelConfig, default_config
+from rotcurve.models.config import DEFAULT_KINDS, LATENT_SPACES, MODEL_NAMES, ModelConfig, default_config
 from rotcurve.models.likelihoods import (
     LIKELIHOODS,
     NOISE_MODES,
@@ -52,6 +52,7 @@ __all__ = [
     "VAE",
     "Autoencoder",
     "MODELS",
+    "MODEL_NAMES",
     "MLP",
     "ACTIVATIONS",
     "INITS",

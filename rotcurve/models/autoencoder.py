@@ -39,6 +39,7 @@ from rotcurve.models.config import ModelConfig
 from rotcurve.models.likelihoods import LIKELIHOODS, Likelihood
 from rotcurve.models.mlp import MLP
 from rotcurve.models.posteriors import POSTERIORS, Posterior, PointMass, working_dtype
+from rotcurve.validation import check_int
 
 __all__ = ["ModelOutput", "LatentModel", "VAE", "Autoencoder", "MODELS", "build_model"]
 
@@ -77,13 +78,6 @@ class ModelOutput:
     posterior: Posterior
     recon_per_example: torch.Tensor
     kl_per_example: torch.Tensor
-
-
-def _count(name: str, value: int, *, minimum: int) -> int:
-    """``value`` if it is an integer >= ``minimum``, else a ConfigError."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ConfigError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return value
 
 
 class LatentModel(nn.Module):
@@ -217,7 +211,7 @@ class LatentModel(nn.Module):
             ``(n, input_dim)`` in (normalised) data space.  Gradients are
             tracked as usual; wrap in ``torch.no_grad()`` for generation.
         """
-        return self.decode(self._prior_sample(_count("n", n, minimum=0), generator))
+        return self.decode(self._prior_sample(check_int("n", n, minimum=0, numpy=False), generator))
 
     def forward(self, x: torch.Tensor, *, generator: torch.Generator | None = None) -> ModelOutput:
         """Encode, draw ``z``, decode and score.
@@ -282,7 +276,7 @@ class LatentModel(nn.Module):
         """
         x = self._as_input(x)
         posterior = self.encode(x)
-        z = posterior.rsample(generator, n_samples=_count("n_samples", n_samples, minimum=1))
+        z = posterior.rsample(generator, n_samples=check_int("n_samples", n_samples, minimum=1, numpy=False))
         recon = self.likelihood.nll(x, self._decode_raw(z)).mean(0)
         return recon + posterior.kl() if self._has_kl else recon
 
@@ -331,7 +325,7 @@ class VAE(LatentModel):
         """
         x = self._as_input(x)
         posterior = self.encode(x)
-        n_samples = _count("n_samples", n_samples, minimum=1)
+        n_samples = check_int("n_samples", n_samples, minimum=1, numpy=False)
         z = posterior.rsample(generator, n_samples=n_samples)  # (K, B, d)
         log_lik = -self.likelihood.nll(x, self._decode_raw(z))
         log_prior = -0.5 * (z.square().sum(-1) + self.config.latent_dim * math.log(2 * math.pi))
@@ -373,7 +367,7 @@ class Autoencoder(LatentModel):
         return z
 
 
-#: Model classes by config name.
+#: Model classes by config name (the names are :data:`~rotcurve.models.config.MODEL_NAMES`).
 MODELS: dict[str, type[LatentModel]] = {"vae": VAE, "ae": Autoencoder}
 
 

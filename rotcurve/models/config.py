@@ -14,11 +14,17 @@ from typing import Any
 
 from rotcurve.errors import ConfigError
 from rotcurve.models.likelihoods import LIKELIHOODS, NOISE_MODES
-from rotcurve.models.mlp import ACTIVATIONS, INITS, check_name
+from rotcurve.models.mlp import ACTIVATIONS, INITS
 from rotcurve.models.posteriors import POSTERIORS
 from rotcurve.serialization import from_dict, to_dict
+from rotcurve.validation import check_choice, is_int, is_number
 
-__all__ = ["ModelConfig", "LATENT_SPACES", "DEFAULT_KINDS", "default_config"]
+__all__ = ["ModelConfig", "MODEL_NAMES", "LATENT_SPACES", "DEFAULT_KINDS", "default_config"]
+
+#: The model families, by name.  :data:`rotcurve.models.MODELS` maps each to its
+#: class; the names are here so that a config can be checked without the classes
+#: (they are built from configs: ``autoencoder`` imports this module).
+MODEL_NAMES: tuple[str, ...] = ("vae", "ae")
 
 #: Geometries of the latent space.  ``"sphere"`` (the unit sphere in
 #: ``latent_dim`` dimensions) is for ``model="ae"`` only.
@@ -34,7 +40,7 @@ class ModelConfig:
     input_dim : int
         Features per example (e.g. 50 radii, or 784 pixels).
     model : str
-        ``MODELS`` name: ``"vae"`` (variational) or ``"ae"`` (plain autoencoder).
+        ``MODEL_NAMES`` name: ``"vae"`` (variational) or ``"ae"`` (plain autoencoder).
     latent_dim : int
         Latent dimension ``d >= 1`` (``>= 2`` on the sphere).
     hidden : tuple of int
@@ -77,8 +83,6 @@ class ModelConfig:
     beta: float = 1.0
 
     def __post_init__(self) -> None:
-        from rotcurve.models.autoencoder import MODELS  # import cycle: models need configs
-
         hidden = self.hidden
         if isinstance(hidden, int) or not hasattr(hidden, "__iter__"):
             raise ConfigError(f"hidden must be a list of layer widths, got {hidden!r}")
@@ -86,21 +90,21 @@ class ModelConfig:
         object.__setattr__(self, "hidden", hidden)
         for name in ("input_dim", "latent_dim"):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            if not is_int(value, numpy=False) or value < 1:
                 raise ConfigError(f"{name} must be a positive integer, got {value!r}")
         for w in hidden:
-            if isinstance(w, bool) or not isinstance(w, int) or w < 1:
+            if not is_int(w, numpy=False) or w < 1:
                 raise ConfigError(f"hidden widths must be positive integers, got {list(hidden)!r}")
-        check_name("model", self.model, MODELS)
-        check_name("activation", self.activation, ACTIVATIONS)
-        check_name("init", self.init, INITS)
-        check_name("posterior", self.posterior, POSTERIORS)
-        check_name("latent_space", self.latent_space, LATENT_SPACES)
-        check_name("likelihood", self.likelihood, LIKELIHOODS)
-        check_name("noise", self.noise, NOISE_MODES)
+        check_choice("model", self.model, MODEL_NAMES)
+        check_choice("activation", self.activation, ACTIVATIONS)
+        check_choice("init", self.init, INITS)
+        check_choice("posterior", self.posterior, POSTERIORS)
+        check_choice("latent_space", self.latent_space, LATENT_SPACES)
+        check_choice("likelihood", self.likelihood, LIKELIHOODS)
+        check_choice("noise", self.noise, NOISE_MODES)
         for name, low, strict in (("sigma", 0.0, True), ("beta", 0.0, False)):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
+            if not is_number(value, numpy=False):
                 raise ConfigError(f"{name} must be a number, got {value!r}")
             if not math.isfinite(value) or value < low or (strict and value == low):
                 need = "> 0" if strict else ">= 0"
@@ -192,7 +196,7 @@ def default_config(kind: str, input_dim: int, **overrides: Any) -> ModelConfig:
     ConfigError
         For an unknown kind, an unknown field or an invalid value.
     """
-    check_name("kind of data", kind, _DEFAULTS)
+    check_choice("kind of data", kind, _DEFAULTS)
     fields = {f.name for f in dataclasses.fields(ModelConfig)}
     unknown = sorted(set(overrides) - fields)
     if unknown:

@@ -25,6 +25,7 @@ import torch
 from torch import nn
 
 from rotcurve.errors import ConfigError
+from rotcurve.validation import check_choice
 
 __all__ = ["ActivationSpec", "ACTIVATIONS", "INITS", "MLP", "check_name"]
 
@@ -112,23 +113,8 @@ INITS: dict[str, Callable[[nn.Linear, float], None]] = {
 }
 
 
-def check_name(kind: str, name: str, registry: Sequence[str] | dict) -> None:
-    """Raise :class:`ConfigError` naming the allowed values unless ``name`` is in ``registry``.
-
-    Parameters
-    ----------
-    kind : str
-        What is being chosen, for the message (``"activation"``).
-    name : str
-        The requested name.
-    registry : dict or sequence of str
-        The allowed names.
-    """
-    allowed = list(registry)
-    if name not in allowed:
-        raise ConfigError(
-            f"unknown {kind} {name!r}; choose one of: {', '.join(map(str, allowed))}"
-        )
+#: The registry-name check (:func:`rotcurve.validation.check_choice`) under its old name here.
+check_name = check_choice
 
 
 class MLP(nn.Module):
@@ -162,8 +148,8 @@ class MLP(nn.Module):
         init: str = "default",
     ) -> None:
         super().__init__()
-        check_name("activation", activation, ACTIVATIONS)
-        check_name("init", init, INITS)
+        check_choice("activation", activation, ACTIVATIONS)
+        check_choice("init", init, INITS)
         spec = ACTIVATIONS[activation]
         sizes = [int(in_dim), *map(int, widths), int(out_dim)]
         if any(s < 1 for s in sizes):

@@ -143,3 +143,13 @@ def test_autoencoder_refuses_a_posterior_it_would_ignore(posterior):
     assert ModelConfig(input_dim=5, model="ae", posterior="diag").posterior == "diag"  # the default is fine
     with pytest.raises(ConfigError, match="is for model='vae'"):
         default_config("curves", 50, model="ae", posterior=posterior)
+
+
+def test_every_model_class_is_named_in_the_config():
+    # ModelConfig checks `model` against MODEL_NAMES without importing the classes
+    # (rotcurve.models.autoencoder imports the config); the two must agree.
+    from rotcurve.models import MODEL_NAMES, MODELS
+
+    assert tuple(MODELS) == MODEL_NAMES
+    with pytest.raises(ConfigError, match=r"^unknown model 'gan'; choose one of: vae, ae$"):
+        ModelConfig(input_dim=5, model="gan")
