@@ -50,7 +50,7 @@ from typing import Any, ClassVar
 import numpy as np
 from scipy import special
 
-from rotcurve.config import from_dict, load_toml, to_dict
+from rotcurve.serialization import from_dict, load_toml, to_dict
 from rotcurve.errors import ConfigError, DataError
 from rotcurve.generator.priors import ReferencePrior
 from rotcurve.inference.galaxy import Galaxy

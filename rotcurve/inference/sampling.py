@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from rotcurve.config import from_dict, to_dict
+from rotcurve.serialization import from_dict, to_dict
 from rotcurve.errors import ConfigError
 from rotcurve.inference.posterior import Posterior
 
