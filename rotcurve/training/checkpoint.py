@@ -47,10 +47,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rotcurve._version import __version__
+from rotcurve.datasets.normaliser import normaliser_from_state
 from rotcurve.errors import CheckpointError, ConfigError, DataError
 from rotcurve.io.atomic import atomic_path
 from rotcurve.serialization import from_dict, to_dict
 from rotcurve.training.config import TrainConfig
+from rotcurve.training.device import resolve_device
+from rotcurve.validation import first_line, is_int
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -388,17 +391,12 @@ def _load_raw(path: Path, map_location: Any) -> Any:
                 f"{path} is not a rotcurve checkpoint (it holds Python objects that cannot be loaded "
                 "safely); give checkpoints/best.pt or last.pt of a rotcurve run"
             ) from None
-        raise CheckpointError(f"{path} is corrupted ({_first_line(exc)}); re-train the model") from None
+        raise CheckpointError(f"{path} is corrupted ({first_line(exc).rstrip('.')}); re-train the model") from None
     except (RuntimeError, EOFError, OSError, ValueError, KeyError) as exc:
         raise CheckpointError(
-            f"{path} is corrupted or truncated ({_first_line(exc)}); re-train, or use the run's other "
+            f"{path} is corrupted or truncated ({first_line(exc).rstrip('.')}); re-train, or use the run's other "
             "checkpoint"
         ) from None
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip() or type(exc).__name__
-    return text.splitlines()[0].rstrip(".")
 
 
 def read_checkpoint(path: str | Path, *, map_location: Any = "cpu") -> dict[str, Any]:
@@ -431,7 +429,7 @@ def read_checkpoint(path: str | Path, *, map_location: Any = "cpu") -> dict[str,
             f"{CHECKPOINT_FORMAT!r} marker); give checkpoints/best.pt or last.pt of a rotcurve run"
         )
     version = raw.get("schema_version")
-    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+    if not is_int(version, numpy=False) or version < 1:
         raise CheckpointError(f"{path}: checkpoint schema version {version!r} is invalid; the file is damaged")
     if version > CHECKPOINT_SCHEMA_VERSION:
         raise CheckpointError(
@@ -446,7 +444,6 @@ def read_checkpoint(path: str | Path, *, map_location: Any = "cpu") -> dict[str,
 
 
 def _state_from_raw(path: Path, raw: dict[str, Any]) -> CheckpointState:
-    from rotcurve.datasets.normaliser import normaliser_from_state
     from rotcurve.models import ModelConfig
 
     saved = raw["model_config"]
@@ -513,7 +510,6 @@ def load_checkpoint(
         An unavailable device.
     """
     from rotcurve.models import build_model
-    from rotcurve.training.device import resolve_device
 
     path = Path(path)
     dev = resolve_device(device)
@@ -528,7 +524,7 @@ def load_checkpoint(
         model.load_state_dict(weights, strict=True)
     except (RuntimeError, KeyError, TypeError) as exc:
         raise CheckpointError(
-            f"{path}: the weights do not fit the saved model configuration ({_first_line(exc)[:200]}); "
+            f"{path}: the weights do not fit the saved model configuration ({first_line(exc).rstrip('.')[:200]}); "
             "the file is damaged"
         ) from None
     for name, tensor in weights.items():

@@ -9,14 +9,15 @@ rebuilds a config from its JSON form and refuses unknown keys.
 from __future__ import annotations
 
 import dataclasses
-import math
 from dataclasses import dataclass
 from typing import Any
 
+from rotcurve.datasets.splits import check_fractions
 from rotcurve.errors import ConfigError
 from rotcurve.serialization import from_dict, to_dict
 from rotcurve.training.optim import OPTIMIZERS, SCHEDULES  # optim imports nothing from here at run time
 from rotcurve.training.presets import PRESET_KINDS, load_preset
+from rotcurve.validation import check_choice, check_float, check_int, is_number
 
 __all__ = [
     "TrainConfig",
@@ -32,26 +33,6 @@ __all__ = [
 AMP_MODES: tuple[str, ...] = ("auto", "bf16", "off")
 #: Device choices: ``"auto"`` is CUDA when there is one, else the CPU.
 DEVICES: tuple[str, ...] = ("auto", "cpu", "cuda")
-
-
-def _choice(name: str, value: Any, allowed: tuple[str, ...] | list[str]) -> None:
-    if value not in allowed:
-        raise ConfigError(f"unknown {name} {value!r}; choose one of: {', '.join(map(str, allowed))}")
-
-
-def _positive_int(name: str, value: Any, *, minimum: int = 1) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ConfigError(f"{name} must be an integer >= {minimum}, got {value!r}")
-
-
-def _number(name: str, value: Any, *, low: float, strict: bool, high: float | None = None) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ConfigError(f"{name} must be a finite number, got {value!r}")
-    if value < low or (strict and value == low) or (high is not None and value > high):
-        rel = ">" if strict else ">="
-        upper = f" and <= {high:g}" if high is not None else ""
-        raise ConfigError(f"{name} must be {rel} {low:g}{upper}, got {value!r}")
-    return float(value)
 
 
 @dataclass(frozen=True)
@@ -140,37 +121,37 @@ class TrainConfig:
     compile: bool = False
 
     def __post_init__(self) -> None:
-        _positive_int("epochs", self.epochs)
-        _positive_int("batch_size", self.batch_size)
-        _positive_int("eval_batch_size", self.eval_batch_size)
-        _positive_int("eval_every", self.eval_every)
-        _positive_int("checkpoint_every", self.checkpoint_every)
-        _positive_int("plateau_patience", self.plateau_patience, minimum=0)
-        _positive_int("patience", self.patience, minimum=0)
-        _positive_int("seed", self.seed, minimum=0)
-        _choice("optimizer", self.optimizer, list(OPTIMIZERS))
-        _choice("schedule", self.schedule, list(SCHEDULES))
-        _choice("amp", self.amp, AMP_MODES)
-        _choice("device", self.device, DEVICES)
+        check_int("epochs", self.epochs, numpy=False)
+        check_int("batch_size", self.batch_size, numpy=False)
+        check_int("eval_batch_size", self.eval_batch_size, numpy=False)
+        check_int("eval_every", self.eval_every, numpy=False)
+        check_int("checkpoint_every", self.checkpoint_every, numpy=False)
+        check_int("plateau_patience", self.plateau_patience, minimum=0, numpy=False)
+        check_int("patience", self.patience, minimum=0, numpy=False)
+        check_int("seed", self.seed, minimum=0, numpy=False)
+        check_choice("optimizer", self.optimizer, OPTIMIZERS)
+        check_choice("schedule", self.schedule, SCHEDULES)
+        check_choice("amp", self.amp, AMP_MODES)
+        check_choice("device", self.device, DEVICES)
         if not isinstance(self.compile, bool):
             raise ConfigError(f"compile must be true or false, got {self.compile!r}")
         checks = {
-            "lr": dict(low=0.0, strict=True),
-            "weight_decay": dict(low=0.0, strict=False),
-            "warmup": dict(low=0.0, strict=False, high=0.99),
-            "min_lr_ratio": dict(low=0.0, strict=False, high=1.0),
-            "plateau_factor": dict(low=0.0, strict=True, high=0.999),
-            "grad_clip": dict(low=0.0, strict=False),
-            "min_delta": dict(low=0.0, strict=False),
+            "lr": dict(minimum=0.0, strict=True),
+            "weight_decay": dict(minimum=0.0),
+            "warmup": dict(minimum=0.0, maximum=0.99),
+            "min_lr_ratio": dict(minimum=0.0, maximum=1.0),
+            "plateau_factor": dict(minimum=0.0, strict=True, maximum=0.999),
+            "grad_clip": dict(minimum=0.0),
+            "min_delta": dict(minimum=0.0),
         }
         for name, kw in checks.items():
-            object.__setattr__(self, name, _number(name, getattr(self, name), **kw))
+            object.__setattr__(self, name, check_float(name, getattr(self, name), numpy=False, **kw))
         betas = self.betas
         if (
             not isinstance(betas, (tuple, list))
             or len(betas) != 2
             or not all(
-                not isinstance(b, bool) and isinstance(b, (int, float)) and 0.0 <= b < 1.0 for b in betas
+                is_number(b, numpy=False) and 0.0 <= b < 1.0 for b in betas
             )
         ):
             raise ConfigError(f"betas must be two numbers in [0, 1), got {betas!r}")
@@ -211,12 +192,10 @@ class DataConfig:
     storage: str = "auto"
 
     def __post_init__(self) -> None:
-        from rotcurve.datasets.splits import check_fractions
-
         if not isinstance(self.spec, str) or not self.spec:
             raise ConfigError(f"data spec must be a file name or mnist:DIR, got {self.spec!r}")
         object.__setattr__(self, "fractions", tuple(check_fractions(self.fractions)))
-        _choice("storage", self.storage, STORAGE_MODES)
+        check_choice("storage", self.storage, STORAGE_MODES)
 
     @property
     def in_memory(self) -> bool | str:
@@ -254,7 +233,7 @@ def default_train_config(kind: str, **overrides: Any) -> TrainConfig:
     ConfigError
         For an unknown kind, an unknown field or an invalid value.
     """
-    _choice("kind of data", kind, list(TRAIN_DEFAULTS))
+    check_choice("kind of data", kind, TRAIN_DEFAULTS)
     fields = {f.name for f in dataclasses.fields(TrainConfig)}
     unknown = sorted(set(overrides) - fields)
     if unknown:

@@ -1,6 +1,7 @@
 """Choosing the compute device and the mixed-precision mode of a run.
 
-``"auto"`` means CUDA when a CUDA device is there and the CPU otherwise.
+``"auto"`` means CUDA when a CUDA device is there and the CPU otherwise
+(:func:`resolve_device`, from :mod:`rotcurve.devices`).
 Mixed precision is bf16 autocast, on CUDA only (on a CPU it is slower than
 float32 for these small networks): ``amp="auto"`` turns it on for CUDA.
 """
@@ -8,54 +9,15 @@ float32 for these small networks): ``amp="auto"`` turns it on for CUDA.
 from __future__ import annotations
 
 import contextlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from rotcurve.errors import ConfigError, DeviceError
+from rotcurve.devices import resolve_device
+from rotcurve.errors import ConfigError
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
 
 __all__ = ["resolve_device", "amp_dtype", "autocast"]
-
-_NO_CUDA = "CUDA was requested but no CUDA device is available; use --device cpu or auto"
-
-
-def resolve_device(device: Any = "auto") -> torch.device:
-    """The ``torch.device`` a device name stands for.
-
-    Parameters
-    ----------
-    device : str or torch.device
-        ``"auto"``, ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
-
-    Returns
-    -------
-    torch.device
-
-    Raises
-    ------
-    DeviceError
-        CUDA asked for where there is none; an unknown device name.
-    """
-    import torch
-
-    if isinstance(device, str) and device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, TypeError):
-        raise DeviceError(f"unknown device {device!r}; use auto, cpu or cuda") from None
-    if dev.type == "cuda":
-        if not torch.cuda.is_available():
-            raise DeviceError(_NO_CUDA)
-        if dev.index is not None and dev.index >= torch.cuda.device_count():
-            raise DeviceError(
-                f"CUDA device {dev.index} was requested but there are only "
-                f"{torch.cuda.device_count()}; use --device cuda or cpu"
-            )
-    elif dev.type != "cpu":
-        raise DeviceError(f"device {device!r} is not supported; use auto, cpu or cuda")
-    return dev
 
 
 def amp_dtype(amp: str, device: torch.device) -> torch.dtype | None:

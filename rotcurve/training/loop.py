@@ -35,7 +35,7 @@ Each epoch:
    record is added to ``metrics.jsonl``.
 
 Determinism: every random stream derives from ``TrainConfig.seed`` through
-:func:`stream_seed` -- the initial weights, the batch order of epoch ``e`` (of
+:func:`rotcurve.seeds.stream_seed` -- the initial weights, the batch order of epoch ``e`` (of
 streamed data: :func:`rotcurve.datasets.streaming.epoch_seed`) and the VAE's
 reparameterisation noise in epoch ``e`` -- so on a CPU two runs give
 identical weights, and a run interrupted after epoch ``k`` and resumed gives
@@ -52,9 +52,8 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from rotcurve.errors import ConfigError, DataError, OutputExistsError, TrainingError
+from rotcurve.seeds import TRAIN_STREAM, stream_seed
 from rotcurve.training.checkpoint import (
     check_resumable,
     checkpoint_payload,
@@ -83,28 +82,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["TrainResult", "train", "fit", "evaluate", "stream_seed", "TRAIN_STREAM"]
 
-#: ``spawn_key`` prefix of the training loop's random streams.
-TRAIN_STREAM: int = 0x7EA1
-_INIT, _ORDER, _NOISE, _EVAL = 1, 2, 3, 4
-
-
-def stream_seed(seed: int, *key: int) -> int:
-    """A 64-bit seed for one random stream of a run.
-
-    Parameters
-    ----------
-    seed : int
-        The run's seed.
-    *key : int
-        The stream (and, for per-epoch streams, the epoch).
-
-    Returns
-    -------
-    int
-        ``SeedSequence(seed, spawn_key=(TRAIN_STREAM, *key))``'s first 64-bit word.
-    """
-    ss = np.random.SeedSequence(int(seed), spawn_key=(TRAIN_STREAM, *map(int, key)))
-    return int(ss.generate_state(1, np.uint64)[0])
+_INIT, _ORDER, _NOISE, _EVAL = 1, 2, 3, 4  # the keys after TRAIN_STREAM (rotcurve.seeds.stream_seed)
 
 
 @dataclasses.dataclass
