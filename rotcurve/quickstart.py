@@ -42,7 +42,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+# The three steps are called through their packages (generator.generate, training.fit,
+# reports.make_report), looked up when quickstart() runs, so that tests can replace them.
+from rotcurve import generator, reports, training
+from rotcurve.devices import resolve_device
 from rotcurve.errors import ConfigError, DataError, OutputExistsError
+from rotcurve.run import load_run
+from rotcurve.serialization import save_json
+from rotcurve.validation import check_int
 
 __all__ = [
     "QuickstartConfig",
@@ -60,11 +67,6 @@ SUMMARY_FILE: str = "quickstart.json"
 
 #: What the quickstart writes inside its folder (and replaces on overwrite).
 _OUTPUTS: tuple[str, ...] = ("curves.h5", "run", "report", SUMMARY_FILE)
-
-
-def _int_at_least(name: str, value: Any, minimum: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ConfigError(f"{name} must be an integer >= {minimum}, got {value!r}")
 
 
 @dataclass(frozen=True)
@@ -99,14 +101,14 @@ class QuickstartConfig:
     threads: int | None = None
 
     def __post_init__(self) -> None:
-        _int_at_least("n_curves", self.n_curves, 100)
-        _int_at_least("epochs", self.epochs, 1)
-        _int_at_least("n_samples", self.n_samples, 20)
-        _int_at_least("seed", self.seed, 0)
+        check_int("n_curves", self.n_curves, minimum=100, numpy=False)
+        check_int("epochs", self.epochs, minimum=1, numpy=False)
+        check_int("n_samples", self.n_samples, minimum=20, numpy=False)
+        check_int("seed", self.seed, minimum=0, numpy=False)
         if self.device not in ("auto", "cpu", "cuda"):
             raise ConfigError(f"unknown device {self.device!r}; choose one of: auto, cpu, cuda")
         if self.threads is not None:
-            _int_at_least("threads", self.threads, 1)
+            check_int("threads", self.threads, minimum=1, numpy=False)
 
 
 @dataclass
@@ -334,9 +336,6 @@ def quickstart(
     ConfigError
         An invalid setting.
     """
-    from rotcurve.serialization import save_json
-    from rotcurve.training.device import resolve_device
-
     config = QuickstartConfig(
         n_curves=n_curves, epochs=epochs, n_samples=n_samples, seed=seed, device=device, threads=threads
     )
@@ -346,10 +345,6 @@ def quickstart(
     out.mkdir(parents=True, exist_ok=True)
     summary = out / SUMMARY_FILE
     summary.unlink(missing_ok=True)  # the folder is not complete until it is rewritten
-
-    from rotcurve.generator import generate
-    from rotcurve.run import load_run
-    from rotcurve.training import fit
 
     seconds: dict[str, float] = {}
     data = out / "curves.h5"
@@ -362,12 +357,12 @@ def quickstart(
     with _torch_threads(threads):
         _say(f"1/3 generating {config.n_curves:,} rotation curves (disc + NFW halo) -> {data}", progress)
         t0 = time.perf_counter()
-        generate(config.n_curves, out=data, seed=config.seed, overwrite=bool(overwrite), progress=progress)
+        generator.generate(config.n_curves, out=data, seed=config.seed, overwrite=bool(overwrite), progress=progress)
         seconds["generate"] = time.perf_counter() - t0
 
         _say(f"2/3 training the 4-D VAE for {config.epochs} epochs on {dev.type} -> {run_dir}", progress)
         t0 = time.perf_counter()
-        fit(
+        training.fit(
             data,
             run_dir,
             model={"latent_dim": 4},
@@ -379,10 +374,8 @@ def quickstart(
 
         _say(f"3/3 writing the report on the held-out curves -> {report_dir}", progress)
         t0 = time.perf_counter()
-        from rotcurve.reports import make_report
-
         run = load_run(run_dir, device=dev.type)
-        report = make_report(
+        report = reports.make_report(
             run,
             data,
             report_dir,

@@ -31,6 +31,8 @@ from typing import Any, ClassVar
 import numpy as np
 
 from rotcurve.errors import ConfigError, DataError
+from rotcurve.seeds import SeedLike, as_rng
+from rotcurve.validation import check_seed, is_int
 
 __all__ = [
     "LatentAggregate",
@@ -49,21 +51,8 @@ FORMAT_VERSION: int = 1
 
 _LOG_2PI = math.log(2.0 * math.pi)
 
-SeedLike = int | np.random.SeedSequence | np.random.Generator
-
-
-def _rng(seed: SeedLike) -> np.random.Generator:
-    if isinstance(seed, np.random.Generator):
-        return seed
-    if isinstance(seed, np.random.SeedSequence):
-        return np.random.default_rng(seed)
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ConfigError(f"seed must be a non-negative integer, got {seed!r}")
-    return np.random.default_rng(np.random.SeedSequence(int(seed)))
-
-
 def _check_n(n: int) -> int:
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
+    if not is_int(n) or n < 0:
         raise ConfigError(f"number of samples must be a non-negative integer, got {n!r}")
     return int(n)
 
@@ -206,7 +195,7 @@ class StandardNormalAggregate(LatentAggregate):
     kind: ClassVar[str] = "prior"
 
     def __init__(self, dim: int) -> None:
-        if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)) or dim < 1:
+        if not is_int(dim) or dim < 1:
             raise ConfigError(f"latent dimension must be a positive integer, got {dim!r}")
         self._dim = int(dim)
 
@@ -224,7 +213,7 @@ class StandardNormalAggregate(LatentAggregate):
         return cls(_check_latents(latent_means).shape[1])
 
     def sample(self, n: int, *, seed: SeedLike) -> np.ndarray:
-        return _rng(seed).standard_normal((_check_n(n), self._dim))
+        return as_rng(seed).standard_normal((_check_n(n), self._dim))
 
     def log_density(self, z: np.ndarray) -> np.ndarray:
         z = _check_latents(z, self._dim, what="z")
@@ -285,7 +274,7 @@ class GaussianAggregate(LatentAggregate):
         return cls(z.mean(axis=0), np.atleast_2d(np.cov(z, rowvar=False)))
 
     def sample(self, n: int, *, seed: SeedLike) -> np.ndarray:
-        eps = _rng(seed).standard_normal((_check_n(n), self.dim))
+        eps = as_rng(seed).standard_normal((_check_n(n), self.dim))
         return self.mean + eps @ self._chol.T
 
     def log_density(self, z: np.ndarray) -> np.ndarray:
@@ -373,7 +362,7 @@ class GMMAggregate(LatentAggregate):
         z = _check_latents(latent_means)
         if n_components is None:
             candidates = cls.DEFAULT_COMPONENTS
-        elif isinstance(n_components, (int, np.integer)) and not isinstance(n_components, bool):
+        elif is_int(n_components):
             candidates = (int(n_components),)
         else:
             candidates = tuple(int(k) for k in n_components)
@@ -382,7 +371,7 @@ class GMMAggregate(LatentAggregate):
         candidates = tuple(k for k in candidates if k <= z.shape[0]) or (1,)
         if isinstance(seed, np.random.Generator):
             raise ConfigError("fit_aggregate needs an integer seed or SeedSequence")
-        seq = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(_seed_int(seed))
+        seq = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(check_seed(seed))
         random_state = int(seq.generate_state(1)[0] >> 1)
         best, best_bic = None, math.inf
         # d x d matrices: one BLAS thread is several times faster than many.
@@ -401,7 +390,7 @@ class GMMAggregate(LatentAggregate):
 
     def sample(self, n: int, *, seed: SeedLike) -> np.ndarray:
         n = _check_n(n)
-        rng = _rng(seed)
+        rng = as_rng(seed)
         comp = rng.choice(self.n_components, size=n, p=self.weights)
         eps = rng.standard_normal((n, self.dim))
         return self.means[comp] + np.einsum("nij,nj->ni", self._chols[comp], eps)
@@ -425,12 +414,6 @@ class GMMAggregate(LatentAggregate):
     @classmethod
     def _from_params(cls, data: dict[str, Any], dim: int) -> GMMAggregate:
         return cls(np.asarray(data["weights"]), np.asarray(data["means"]), np.asarray(data["covariances"]))
-
-
-def _seed_int(seed: Any) -> int:
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ConfigError(f"seed must be a non-negative integer, got {seed!r}")
-    return int(seed)
 
 
 #: Aggregate classes by kind.
@@ -522,7 +505,7 @@ def aggregate_from_dict(data: dict[str, Any]) -> LatentAggregate:
             )
         )
     dim = data["dim"]
-    if isinstance(dim, bool) or not isinstance(dim, int) or dim < 1:
+    if not is_int(dim, numpy=False) or dim < 1:
         raise DataError(f"latent aggregate dim must be a positive integer, got {dim!r}")
     try:
         agg = AGGREGATES[kind]._from_params(data, dim)

@@ -16,6 +16,7 @@ import numpy as np
 
 from rotcurve.analysis.figures import RADIUS_LABEL, VELOCITY_LABEL, new_figure
 from rotcurve.errors import ConfigError, DataError
+from rotcurve.validation import is_int
 
 __all__ = [
     "Decoder",
@@ -78,7 +79,7 @@ def interpolate_latents(z_start: np.ndarray, z_end: np.ndarray, *, steps: int) -
     a, b = _latent(z_start, "z_start"), _latent(z_end, "z_end")
     if a.shape != b.shape:
         raise DataError(f"z_start and z_end differ in dimension: {a.size} vs {b.size}")
-    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 2:
+    if not is_int(steps) or steps < 2:
         raise ConfigError(f"steps must be an integer >= 2, got {steps!r}")
     t = np.linspace(0.0, 1.0, int(steps))[:, None]
     return (1.0 - t) * a + t * b
@@ -113,7 +114,7 @@ def traverse_latents(
     s = np.broadcast_to(np.asarray(scale, dtype=np.float64), (d,))
     if not np.all(np.isfinite(s)) or np.any(s <= 0) or not (math.isfinite(span) and span > 0):
         raise ConfigError("span and scale must be positive and finite")
-    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 2:
+    if not is_int(steps) or steps < 2:
         raise ConfigError(f"steps must be an integer >= 2, got {steps!r}")
     offsets = np.linspace(-span, span, int(steps))
     out = np.repeat(np.repeat(z0[None, None, :], d, axis=0), int(steps), axis=1)

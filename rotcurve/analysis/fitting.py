@@ -47,6 +47,7 @@ from rotcurve.errors import ConfigError, DataError
 from rotcurve.physics import check_params, disc_shape, disc_shape_dlogy, nfw_f, r_delta
 from rotcurve.physics.disc import disc_table
 from rotcurve.units import DELTA_DEFAULT, H0_DEFAULT, PARAM_NAMES, G
+from rotcurve.validation import is_int
 
 __all__ = [
     "PARAM_NAMES",
@@ -441,7 +442,7 @@ def fit_rotation_curves(
             f"(first: curve {row}, radius {col}: {curves[row, col]!r} km/s); "
             "a rotation curve must be positive km/s everywhere"
         )
-    if isinstance(bank_size, bool) or not isinstance(bank_size, (int, np.integer)) or bank_size < 1:
+    if not is_int(bank_size) or bank_size < 1:
         raise ConfigError(f"bank_size must be a positive integer, got {bank_size!r}")
     if not 1 <= n_starts <= bank_size:
         raise ConfigError(f"n_starts must be between 1 and bank_size, got {n_starts!r}")
@@ -449,7 +450,7 @@ def fit_rotation_curves(
         raise ConfigError(f"retry_above must be a number >= 0, got {retry_above!r}")
     if max_iter < 1:
         raise ConfigError(f"max_iter must be at least 1, got {max_iter!r}")
-    if isinstance(n_jobs, bool) or not isinstance(n_jobs, (int, np.integer)):
+    if not is_int(n_jobs):
         raise ConfigError(f"n_jobs must be a positive integer or -1, got {n_jobs!r}")
     if n_jobs == -1:
         import os

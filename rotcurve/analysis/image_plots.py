@@ -17,6 +17,7 @@ import numpy as np
 from rotcurve.analysis.curve_plots import interpolate_latents
 from rotcurve.analysis.figures import new_figure
 from rotcurve.errors import ConfigError, DataError
+from rotcurve.validation import is_int
 
 __all__ = [
     "ImageDecoder",
@@ -76,7 +77,7 @@ def image_mosaic(images: np.ndarray, *, ncols: int, pad: int = 1, fill: float | 
     a = np.asarray(images, dtype=np.float64)
     if a.ndim != 3 or a.shape[0] < 1:
         raise DataError(f"images must be a (N, h, w) array, got shape {a.shape}")
-    if isinstance(ncols, bool) or not isinstance(ncols, (int, np.integer)) or ncols < 1 or pad < 0:
+    if not is_int(ncols) or ncols < 1 or pad < 0:
         raise ConfigError(f"ncols must be >= 1 and pad >= 0, got {ncols!r}, {pad!r}")
     n, h, w = a.shape
     cols = min(int(ncols), n)
@@ -195,7 +196,7 @@ def decoder_grid_figure(
     lo, hi = float(extent[0]), float(extent[1])
     if not (np.isfinite(lo) and np.isfinite(hi) and hi > lo):
         raise ConfigError(f"extent must be (low, high) with low < high, got {extent!r}")
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:
+    if not is_int(n) or n < 2:
         raise ConfigError(f"n must be an integer >= 2, got {n!r}")
     g = np.linspace(lo, hi, int(n))
     z1, z2 = np.meshgrid(g, g[::-1])  # first mosaic row = highest z2

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from rotcurve.errors import ConfigError, DataError
+from rotcurve.validation import is_int
 
 __all__ = ["C2STResult", "CLASSIFIERS", "classifier_two_sample_test"]
 
@@ -145,7 +146,7 @@ def classifier_two_sample_test(
 
     if classifier not in CLASSIFIERS:
         raise ConfigError(f"unknown classifier {classifier!r}; choose one of {', '.join(CLASSIFIERS)}")
-    if isinstance(folds, bool) or not isinstance(folds, (int, np.integer)) or folds < 2:
+    if not is_int(folds) or folds < 2:
         raise ConfigError(f"folds must be an integer >= 2, got {folds!r}")
     a = _features(real, "real samples", log=log)
     b = _features(generated, "generated samples", log=log)

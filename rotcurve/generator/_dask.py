@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from rotcurve.errors import ConfigError
+from rotcurve.validation import first_line
 
 __all__ = ["connect", "run_dask", "DASK_MISSING"]
 
@@ -68,7 +69,7 @@ def connect(scheduler: Any, *, timeout: float) -> tuple[Any, bool]:
     try:
         client = distributed.Client(address, timeout=timeout, set_as_default=False)
     except (OSError, TimeoutError, ValueError) as exc:
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        reason = first_line(exc)
         raise ConfigError(
             f"cannot reach the Dask scheduler at {address} within {timeout:g} s ({reason}); "
             "check the address and that the scheduler is running"

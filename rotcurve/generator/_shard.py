@@ -27,6 +27,13 @@ from typing import Any
 
 import numpy as np
 
+from rotcurve.errors import ConfigError
+from rotcurve.generator.priors import prior_from_dict
+from rotcurve.generator.radii import RadiiSpec
+from rotcurve.io.format import CurveWriter, NonFiniteError, chunk_rows
+from rotcurve.physics import rotation_curves
+from rotcurve.seeds import stream_rng
+
 __all__ = ["shard_rng", "shard_bounds", "block_rows", "write_shard", "BLOCK_TARGET_ELEMENTS"]
 
 #: About this many values (curves x radii) are simulated and written per block,
@@ -53,7 +60,7 @@ def shard_rng(seed: int, index: int) -> np.random.Generator:
         ``SeedSequence(seed).spawn(index + 1)[index]``: independent of every
         other shard's stream and of the number of workers.
     """
-    return np.random.default_rng(np.random.SeedSequence(int(seed), spawn_key=(int(index),)))
+    return stream_rng(seed, index)
 
 
 def shard_bounds(n: int, shard_size: int, index: int) -> tuple[int, int]:
@@ -70,8 +77,6 @@ def block_rows(n_rows: int, n_radii: int, dtype: str) -> int:
     Blocks aligned with the chunks of the curve datasets mean that every chunk
     is compressed exactly once, straight from the block.
     """
-    from rotcurve.io.format import chunk_rows
-
     chunk = chunk_rows(n_rows, n_radii, np.dtype(dtype).itemsize)
     target = max(1, BLOCK_TARGET_ELEMENTS // max(1, n_radii))
     return max(1, min(n_rows, chunk * max(1, round(target / chunk))))
@@ -123,10 +128,6 @@ def write_shard(
     int
         Number of curves written.
     """
-    from rotcurve.generator.priors import prior_from_dict
-    from rotcurve.generator.radii import RadiiSpec
-    from rotcurve.io.format import NonFiniteError
-
     n, size = int(request["n"]), int(request["shard_size"])
     start, stop = shard_bounds(n, size, index)
     rows = stop - start
@@ -148,8 +149,6 @@ def _unstorable(
     exc: Any, params: Mapping[str, np.ndarray], start: int, dtype: str, radii: np.ndarray
 ) -> Exception:
     """The error for a curve that cannot be stored, in terms of the prior and the curve's galaxy."""
-    from rotcurve.errors import ConfigError
-
     i = exc.row
     galaxy = ", ".join(
         f"{name} = {float(params[name][i]):.4g}{unit}"
@@ -178,9 +177,6 @@ def _write_blocks(
     report: Callable[[int], None] | None,
 ) -> None:
     """Simulate and write the shard's curves block by block."""
-    from rotcurve.io.format import CurveWriter
-    from rotcurve.physics import rotation_curves
-
     rows = len(params["Md"])
     H0, Delta = float(request["H0"]), float(request["Delta"])
     components = bool(request["components"])

@@ -102,11 +102,19 @@ from rotcurve.errors import (
     OutputExistsError,
     RotcurveError,
 )
+from rotcurve.generator._dask import connect, run_dask
+from rotcurve.generator._pool import run_local
 from rotcurve.generator._shard import shard_attrs, shard_bounds, shard_rng, write_shard
 from rotcurve.generator.priors import Prior, resolve_prior
 from rotcurve.generator.radii import RadiiSpec, parse_radii
+from rotcurve.io.atomic import disk_full_error, is_disk_full, make_parents
+from rotcurve.io.format import write_virtual
+from rotcurve.io.lock import output_lock
+from rotcurve.io.read import open_dataset
+from rotcurve.io.schema import SCHEMA_VERSION, compression_options
 from rotcurve.serialization import load_json, save_json, to_dict
 from rotcurve.units import DELTA_DEFAULT, H0_DEFAULT
+from rotcurve.validation import check_bool, check_int, first_line, is_number
 
 __all__ = [
     "generate",
@@ -237,16 +245,8 @@ def _short(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _positive_int(name: str, value: Any, *, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise ConfigError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    if value < minimum:
-        raise ConfigError(f"{name} must be an integer >= {minimum}, got {value}")
-    return int(value)
-
-
 def _positive_float(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+    if not is_number(value):
         raise ConfigError(f"{name} must be a positive number, got {value!r}")
     value = float(value)
     if not (math.isfinite(value) and value > 0):
@@ -274,13 +274,11 @@ def make_request(
     ConfigError
         On any invalid setting (the message names it).
     """
-    from rotcurve.io.format import SCHEMA_VERSION, compression_options
-
-    n = _positive_int("the number of curves n", n)
-    seed = _positive_int("seed", seed, minimum=0)
+    n = check_int("the number of curves n", n)
+    seed = check_int("seed", seed, minimum=0)
     if seed >= 2**63:
         raise ConfigError(f"seed must be below 2**63, got {seed}")
-    shard_size = _positive_int("shard_size", shard_size)
+    shard_size = check_int("shard_size", shard_size)
     H0 = _positive_float("H0", H0)
     Delta = _positive_float("Delta", Delta)
     try:
@@ -289,8 +287,7 @@ def make_request(
         dtype_name = str(dtype)
     if dtype_name not in ("float32", "float64"):
         raise ConfigError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
-    if not isinstance(components, (bool, np.bool_)):
-        raise ConfigError(f"components must be True or False, got {components!r}")
+    check_bool("components", components)
     if not isinstance(compression, str):
         raise ConfigError(f"compression must be a name such as 'default', got {compression!r}")
     compression_options(compression)  # raises ConfigError for unknown names
@@ -428,8 +425,6 @@ def _check_out(out: str | Path) -> Path:
     """The absolute output path; fails early when it cannot be written."""
     if not isinstance(out, (str, os.PathLike)) or not str(out).strip():
         raise ConfigError(f"out must be a file path, got {out!r}")
-    from rotcurve.io.atomic import make_parents
-
     path = Path(out).expanduser().absolute()
     if path.is_dir():
         raise DataError(f"{path} is a folder; give a file name for the output")
@@ -443,8 +438,6 @@ def _check_out(out: str | Path) -> Path:
 
 
 def _probe_writable(folder: Path, path: Path) -> None:
-    from rotcurve.io.atomic import disk_full_error, is_disk_full
-
     try:
         fd, probe = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
     except OSError as exc:
@@ -496,8 +489,6 @@ def _read_request(sdir: Path) -> dict[str, Any] | None:
 
 def _check_complete(out: Path, request: GenerateRequest) -> None:
     """``out`` is a valid data set made by ``request`` (else an error)."""
-    from rotcurve.io.read import open_dataset
-
     try:
         with open_dataset(out) as ds:
             recorded = ds.attrs.get("generate_request")
@@ -513,13 +504,11 @@ def _check_complete(out: Path, request: GenerateRequest) -> None:
 
 def _damage(path: Path) -> str | None:
     """Why the data of the (validated) file ``path`` do not read back intact, or None."""
-    from rotcurve.io.read import open_dataset
-
     try:
         with open_dataset(path) as ds:
             ds.verify()
     except DataError as exc:
-        text = str(exc).splitlines()[0]
+        text = first_line(exc)
         text = text.split("; regenerate it", 1)[0]  # the reader's advice; we regenerate anyway
         marker = "is truncated or corrupted ("
         if marker in text and text.endswith(")"):
@@ -539,8 +528,6 @@ def _shard_files(out: Path) -> list[Path]:
 
 def _check_shard(path: Path, index: int, request: GenerateRequest) -> None:
     """A finished shard is a valid file of shard ``index`` of ``request``."""
-    from rotcurve.io.read import open_dataset
-
     start, stop = request.bounds(index)
     try:
         with open_dataset(path) as ds:
@@ -786,13 +773,12 @@ def generate(
     if workers is not None and scheduler is not None:
         raise ConfigError("give either workers (local processes) or scheduler (Dask), not both")
     if workers is not None:
-        workers = _positive_int("workers", workers)
+        workers = check_int("workers", workers)
     if overwrite and resume:
         raise ConfigError.both("give either {o} or {r}, not both", o=Option("overwrite", "--overwrite"),
                                r=Option("resume", "--resume"))
     scheduler_timeout = _positive_float("scheduler_timeout", scheduler_timeout)
     path = _check_out(out)
-    from rotcurve.io.lock import output_lock
 
     with output_lock(path):  # one run at a time writes FILE and FILE.shards/
         plan = _plan(path, request, overwrite=bool(overwrite), resume=bool(resume))
@@ -811,8 +797,6 @@ def generate(
 
         client, owned = None, False
         if scheduler is not None:
-            from rotcurve.generator._dask import connect
-
             client, owned = connect(scheduler, timeout=scheduler_timeout)
         try:
             _run(path, request, plan, workers=workers, client=client, progress=progress, overwrite=overwrite)
@@ -857,8 +841,6 @@ def _run(
     progress: bool,
     overwrite: bool,
 ) -> None:
-    from rotcurve.io.format import write_virtual
-
     sdir = shards_dir(path)
     single = request.n_shards == 1
     if overwrite and not single and plan.had_dir:
@@ -878,8 +860,6 @@ def _run(
     start = time.perf_counter()
     try:
         if client is not None:
-            from rotcurve.generator._dask import run_dask
-
             run_dask(write_shard, tasks, client=client, on_rows=bar.update)
         else:
             n_workers = min(workers if workers is not None else _cpu_count(), len(tasks))
@@ -887,8 +867,6 @@ def _run(
                 for _, *args in tasks:
                     write_shard(*args, report=bar.update)
             else:
-                from rotcurve.generator._pool import run_local
-
                 run_local(write_shard, tasks, workers=n_workers, on_rows=bar.update, preload=_PRELOAD)
         if not single:
             shards = [shard_path(path, k) for k in range(request.n_shards)]

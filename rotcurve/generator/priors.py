@@ -38,6 +38,7 @@ import numpy as np
 from rotcurve.errors import ConfigError
 from rotcurve.serialization import from_dict, load_toml
 from rotcurve.units import PARAM_NAMES
+from rotcurve.validation import is_int, is_number
 
 __all__ = [
     "PARAM_NAMES",
@@ -62,7 +63,7 @@ class Prior(Protocol):
 
 
 def _check_n(n: int) -> int:
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
+    if not is_int(n) or n < 0:
         raise ConfigError(f"number of samples must be a non-negative integer, got {n!r}")
     return int(n)
 
@@ -158,7 +159,7 @@ class ReferencePrior:
     def __post_init__(self) -> None:
         for field in dataclasses.fields(self):
             value = getattr(self, field.name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
+            if not is_number(value, numpy=False):
                 raise ConfigError(f"{field.name} must be a number, got {value!r}")
             _finite(field.name, float(value))
             object.__setattr__(self, field.name, float(value))
@@ -259,7 +260,7 @@ class LogUniformPrior:
                 raise ConfigError(f"{name} must be a pair [low, high], got {bounds!r}")
             lo, hi = bounds
             for value in (lo, hi):
-                if isinstance(value, bool) or not isinstance(value, (int, float)):
+                if not is_number(value, numpy=False):
                     raise ConfigError(f"{name} bounds must be numbers, got {bounds!r}")
                 _finite(name, float(value))
             lo, hi = float(lo), float(hi)

@@ -19,6 +19,7 @@ import numpy as np
 
 from rotcurve.errors import ConfigError
 from rotcurve.serialization import from_dict
+from rotcurve.validation import is_int, is_number
 
 __all__ = ["RadiiSpec", "parse_radii", "read_radii_file", "SPACINGS", "MAX_RADII"]
 
@@ -86,7 +87,7 @@ class RadiiSpec:
             raise ConfigError("radii spacing 'explicit' needs values = [r1, r2, ...] in kpc")
         for name in ("rmin", "rmax"):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            if not is_number(value, numpy=False) or not math.isfinite(value):
                 raise ConfigError(f"radii {name} must be a finite number of kpc, got {value!r}")
             if value <= 0:
                 raise ConfigError(f"radii {name} must be positive (kpc), got {value!r}")
@@ -95,7 +96,7 @@ class RadiiSpec:
             raise ConfigError(
                 f"radii rmin ({self.rmin:g}) must be below rmax ({self.rmax:g}) kpc; swap them"
             )
-        if isinstance(self.n, bool) or not isinstance(self.n, (int, np.integer)) or self.n < 2:
+        if not is_int(self.n) or self.n < 2:
             raise ConfigError(f"number of radii must be an integer >= 2, got {self.n!r}")
         if self.n > MAX_RADII:
             raise _too_many("radii", int(self.n))
