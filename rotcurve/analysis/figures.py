@@ -12,7 +12,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from rotcurve.errors import ConfigError
+from rotcurve.errors import ConfigError, OutputExistsError
+from rotcurve.io.atomic import atomic_path
 
 __all__ = ["new_figure", "save_figure", "FIGURE_FORMATS", "RADIUS_LABEL", "VELOCITY_LABEL"]
 
@@ -79,9 +80,6 @@ def save_figure(
     OutputExistsError
         If the file exists and ``overwrite`` is false.
     """
-    from rotcurve.errors import OutputExistsError
-    from rotcurve.io.atomic import atomic_path
-
     path = Path(path)
     fmt = path.suffix.lower().lstrip(".")
     if fmt not in FIGURE_FORMATS:

@@ -44,6 +44,7 @@ import numpy as np
 import pandas as pd
 
 from rotcurve.errors import ConfigError, DataError
+from rotcurve.generator.priors import ReferencePrior
 from rotcurve.physics import check_params, disc_shape, disc_shape_dlogy, nfw_f, r_delta
 from rotcurve.physics.disc import disc_table
 from rotcurve.units import DELTA_DEFAULT, H0_DEFAULT, PARAM_NAMES, G
@@ -342,8 +343,6 @@ def _fit_chunk(
 def _bank(size: int, box: np.ndarray, prior: object | None, seed: int) -> np.ndarray:
     """(size, 4) log10 parameters: 3/4 from the prior, 1/4 log-uniform in the box."""
     if prior is None:
-        from rotcurve.generator.priors import ReferencePrior
-
         prior = ReferencePrior()
     sample = getattr(prior, "sample", None)
     if not callable(sample):
