@@ -5,6 +5,8 @@
 * :mod:`rotcurve.generator.radii` -- :class:`RadiiSpec` and :func:`parse_radii`.
 * :mod:`rotcurve.generator.batch` -- sharded, parallel, resumable generation
   (:func:`generate`).
+* :mod:`rotcurve.generator.evaluation` -- curves for given parameter tables
+  (:func:`evaluate`, :func:`evaluate_table`; ``rotcurve evaluate``).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from rotcurve.generator.priors import (
 )
 from rotcurve.generator.radii import RadiiSpec, parse_radii, read_radii_file
 from rotcurve.generator.batch import generate
+from rotcurve.generator.evaluation import evaluate, evaluate_table
 
 __all__ = [
     "PARAM_NAMES",
@@ -35,5 +38,7 @@ __all__ = [
     "parse_radii",
     "read_radii_file",
     "generate",
+    "evaluate",
+    "evaluate_table",
 ]
 
