@@ -104,7 +104,7 @@ def test_run_refuses_curves_in_the_wrong_unit(tiny_run):
     run, v = tiny_run
     with pytest.raises(ConfigError, match=r"^curves has units of kpc; give a velocity such as u.km / u.s$"):
         run.encode(v * u.kpc)
-    with pytest.raises(ConfigError, match="latent points has units of kpc"):
+    with pytest.raises(ConfigError, match=r"^z has units of kpc; give a plain number"):
         run.decode(np.zeros((2, 2)) * u.kpc)
 
 

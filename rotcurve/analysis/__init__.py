@@ -22,7 +22,8 @@ callable.  Modules (one concept each):
 * :mod:`~rotcurve.analysis.curve_plots` -- reconstructions, samples, latent
   interpolation and traversals of rotation curves;
 * :mod:`~rotcurve.analysis.image_plots` -- MNIST views: encoder map, decoder
-  grid, sample grid, interpolation strip, reconstructions, t-SNE;
+  grid, sample grid, interpolation strip, reconstructions, t-SNE.
+
 The public names of these modules are importable from this package directly
 (loaded on first use, so ``import rotcurve.analysis`` stays light).
 

@@ -19,6 +19,7 @@ MINIMAL = {
     "score": ["--run", "r", "--data", "d.h5"],
     "report": ["--run", "r", "--data", "d.h5", "--out", "rep"],
     "corner": ["--run", "r", "--data", "d.h5", "--out", "c.pdf"],
+    "fit": ["--data", "d.csv", "--out", "fits"],
 }
 COMMANDS = [name.rsplit(".", 1)[1] for name in cli_main.COMMAND_MODULES]
 
