@@ -251,10 +251,11 @@ def speed(seed: int, out: dict) -> None:
 
 # -- SPARC ---------------------------------------------------------------------------------------
 LITERATURE = {
-    # NFW fits in the literature, for orientation (H0 = 73 unless noted)
-    "NGC3198": "V200 ~ 110-150 km/s (Li et al. 2020 ApJS 247, 31; Katz et al. 2017 MNRAS 466, 1648)",
-    "NGC2403": "V200 ~ 100-110 km/s, C200 ~ 10-20 (de Blok et al. 2008, THINGS; Katz et al. 2017)",
-    "DDO154": "dark-matter dominated; NFW fits give low C200 of a few (de Blok et al. 2008; Li et al. 2020)",
+    # what published SPARC NFW fits say, for orientation (Li et al. 2020 ApJS 247, 31, whose
+    # table1.dat has the numbers; Katz et al. 2017 MNRAS 466, 1648); no value is copied here
+    "NGC3198": "V200 ~ 110-150 km/s",
+    "NGC2403": "a classic case of NFW fitting a slowly rising inner curve poorly",
+    "DDO154": "dark-matter dominated, low C200 of a few; cored halos fit better",
 }
 
 

@@ -78,3 +78,15 @@ def test_settings_are_strict():
         fit_galaxy({"R": [1, 2, 3, 4, 5], "V": [1, 2, 3, 4, 5], "eV": [1] * 5}, settings={"n_walker": 3})
     with pytest.raises(ConfigError, match="moves"):
         MCMCSettings(moves="gibbs")
+
+
+def test_nuisance_parameters_end_to_end(sparc):
+    from rotcurve.inference.priors import DistancePrior, FlatPrior, InclinationPrior
+
+    g = sparc["NGC3198"].replace(inclination=70.0, e_inclination=5.0)
+    prior = FlatPrior(distance=DistancePrior(sigma_frac=0.1), inclination=InclinationPrior())
+    fit = fit_galaxy(g, model="sparc", prior=prior, H0=73.0, settings=FAST)
+    assert [p.name for p in fit.parameters] == ["Ups_disk", "Mh", "c", "D", "inc"]
+    row = fit.summary_row()
+    assert 9.0 < row["D_p50"] < 19.0 and 55.0 < row["inc_p50"] <= 90.0
+    assert np.isfinite(row["Mstar_p50"]) and row["Mstar_p50"] > 1e9
