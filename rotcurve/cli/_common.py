@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from rotcurve.errors import ConfigError, DataError, OutputExistsError
+from rotcurve.io.atomic import check_output
 from rotcurve.units import DELTA_DEFAULT, H0_DEFAULT
 
 __all__ = [
@@ -126,7 +127,7 @@ def thread_count(text: str) -> int:
 
 
 def _compression(text: str) -> str:
-    from rotcurve.io.format import compression_options  # h5py is not imported by this
+    from rotcurve.io.schema import compression_options  # numpy only, when --compression is parsed
 
     try:
         compression_options(text)
@@ -274,8 +275,6 @@ def check_output_path(path: str | Path, *, overwrite: bool) -> Path:
         ``path`` is a folder, a part of its folder is a file ("afile is a
         file, not a folder"), or the folder is not writable.
     """
-    from rotcurve.io.atomic import check_output
-
     path = Path(path)
     if path.exists() and not path.is_dir() and not overwrite:
         raise OutputExistsError(f"{path} exists; pass --overwrite to replace it")

@@ -15,17 +15,18 @@ written atomically.
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
-from rotcurve.cli._common import nonnegative_int, positive_int
+from rotcurve.analysis.figures import FIGURE_FORMATS, save_figure  # light: matplotlib is imported when saving
+from rotcurve.cli._common import add_run_options, check_output_path, nonnegative_int, positive_int
+from rotcurve.errors import ConfigError
 
 __all__ = ["add_parser", "run"]
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Register ``corner``."""
-    from rotcurve.cli._common import add_run_options
-
     p = subparsers.add_parser(
         "corner",
         help="corner plot of log10 Md, Rd, Mh, c and the latent means (PDF/PNG)",
@@ -44,12 +45,6 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     """Draw the corner plot and print where it went."""
-    from pathlib import Path
-
-    from rotcurve.analysis.figures import FIGURE_FORMATS
-    from rotcurve.cli._common import check_output_path
-    from rotcurve.errors import ConfigError
-
     out = Path(args.out)
     fmt = out.suffix.lower().lstrip(".")
     if fmt not in FIGURE_FORMATS:
@@ -59,7 +54,6 @@ def run(args: argparse.Namespace) -> int:
         )
     check_output_path(out, overwrite=args.overwrite)
 
-    from rotcurve.analysis.figures import save_figure
     from rotcurve.reports import corner_figure
     from rotcurve.run import load_run
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from rotcurve.cli._common import add_run_options
+from rotcurve.cli._common import add_run_options, check_output_path
 
 __all__ = ["add_parser", "run"]
 
@@ -51,7 +51,6 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     """Encode and print where the file went."""
-    from rotcurve.cli._common import check_output_path
     from rotcurve.run import load_run
 
     check_output_path(args.out, overwrite=args.overwrite)

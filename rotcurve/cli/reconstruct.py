@@ -14,13 +14,13 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from rotcurve.cli._common import add_run_options, check_output_path
+
 __all__ = ["add_parser", "run"]
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Register ``reconstruct``."""
-    from rotcurve.cli._common import add_run_options
-
     p = subparsers.add_parser(
         "reconstruct",
         help="decode the posterior mean of every curve in a file",
@@ -37,7 +37,6 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     """Reconstruct and print where the file went."""
-    from rotcurve.cli._common import check_output_path
     from rotcurve.run import load_run
 
     check_output_path(args.out, overwrite=args.overwrite)

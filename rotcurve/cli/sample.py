@@ -21,7 +21,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from rotcurve.cli._common import nonnegative_int, positive_int
+from rotcurve.cli._common import add_run_options, check_output_path, nonnegative_int, positive_int
+from rotcurve.errors import ConfigError
 
 __all__ = ["add_parser", "run", "check_sample_size"]
 
@@ -52,8 +53,6 @@ def check_sample_size(n: int, values_per_sample: int, out: Any) -> None:
     import shutil
     from pathlib import Path
 
-    from rotcurve.errors import ConfigError
-
     folder = Path(out).parent if str(Path(out).parent) else Path(".")
     try:
         free = shutil.disk_usage(os.fspath(folder)).free
@@ -72,8 +71,6 @@ def check_sample_size(n: int, values_per_sample: int, out: Any) -> None:
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Register ``sample``."""
-    from rotcurve.cli._common import add_run_options
-
     p = subparsers.add_parser(
         "sample",
         help="draw new curves (or images) from a trained model",
@@ -101,7 +98,6 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     """Sample and print where the file went."""
-    from rotcurve.cli._common import check_output_path
     from rotcurve.run import load_run
 
     check_output_path(args.out, overwrite=args.overwrite)

@@ -16,15 +16,13 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from rotcurve.cli._common import nonnegative_int
+from rotcurve.cli._common import add_run_options, nonnegative_int
 
 __all__ = ["add_parser", "run"]
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Register ``score``."""
-    from rotcurve.cli._common import add_run_options
-
     p = subparsers.add_parser(
         "score",
         help="held-out metrics of a trained model (JSON)",

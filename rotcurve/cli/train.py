@@ -26,6 +26,7 @@ from rotcurve.cli._common import (
     positive_int,
     thread_count,
 )
+from rotcurve.errors import ConfigError
 
 __all__ = ["add_parser", "run", "MAX_LATENT_DIM"]
 
@@ -126,8 +127,6 @@ def _interrupted_hint(args: argparse.Namespace) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Train and print where the results went."""
-    from rotcurve.errors import ConfigError
-
     spec = str(args.data)
     if args.model == "ae" and args.posterior not in (None, "diag"):
         raise ConfigError(
