@@ -11,9 +11,10 @@ Public API::
 * :mod:`~rotcurve.datasets.splits` -- deterministic train/val/test splits;
 * :mod:`~rotcurve.datasets.normaliser` -- log10 + per-radius standardisation;
 * :mod:`~rotcurve.datasets.streaming` -- curve sets larger than memory;
-* :mod:`~rotcurve.datasets.memory` -- free memory of host and GPU;
+* :mod:`~rotcurve.datasets.free_memory` -- free memory of host and GPU;
 * :mod:`~rotcurve.datasets.idx`, :mod:`~rotcurve.datasets.mnist` -- MNIST files;
-* :mod:`~rotcurve.datasets.training` -- :func:`load_training_data`.
+* :mod:`~rotcurve.datasets.kinds` -- the data kinds (curves, MNIST), :func:`data_fingerprint`;
+* :mod:`~rotcurve.datasets.loading` -- :func:`load_training_data`.
 
 Names are loaded on first use, so importing the package does not import torch.
 """
@@ -28,6 +29,7 @@ __all__ = [
     "TrainingData",
     "batches",
     "resolve_device",
+    "data_fingerprint",
     "CurveNormaliser",
     "IdentityNormaliser",
     "normaliser_from_state",
@@ -44,10 +46,11 @@ __all__ = [
 ]
 
 _WHERE = {
-    "load_training_data": "rotcurve.datasets.training",
-    "TrainingData": "rotcurve.datasets.training",
-    "batches": "rotcurve.datasets.training",
-    "resolve_device": "rotcurve.datasets.training",
+    "load_training_data": "rotcurve.datasets.loading",
+    "TrainingData": "rotcurve.datasets.loading",
+    "batches": "rotcurve.datasets.loading",
+    "resolve_device": "rotcurve.devices",
+    "data_fingerprint": "rotcurve.datasets.kinds",
     "CurveNormaliser": "rotcurve.datasets.normaliser",
     "IdentityNormaliser": "rotcurve.datasets.normaliser",
     "normaliser_from_state": "rotcurve.datasets.normaliser",

@@ -79,6 +79,7 @@ import numpy as np
 from rotcurve.datasets.mnist import MNIST_FILES, download_mnist, find_mnist_files, load_mnist
 from rotcurve.datasets.splits import SPLITS, check_fractions, split_indices
 from rotcurve.errors import ConfigError, DataError
+from rotcurve.io.read import open_dataset
 from rotcurve.units import to_value
 
 __all__ = [
@@ -88,6 +89,7 @@ __all__ = [
     "DATA_KINDS",
     "kind_for_spec",
     "kind_named",
+    "data_fingerprint",
     "DataSet",
     "Examples",
     "Block",
@@ -355,8 +357,6 @@ def read_curve_rows(
     -------
     (ndarray (N, n_r) float64, DataFrame or None)
     """
-    from rotcurve.io import open_dataset
-
     parts: list[np.ndarray] = []
     with open_dataset(os.fspath(spec)) as ds:
         n_r = len(ds.radii)
@@ -401,8 +401,6 @@ class _CurveErrors:
 
 class _CurveDataSet(DataSet):
     def __init__(self, spec: str, record: Mapping[str, Any] | None, normaliser: Any) -> None:
-        from rotcurve.io import open_dataset
-
         self.kind = CurveKind()
         self.spec = spec
         self.record = dict(record or {})
@@ -436,8 +434,6 @@ class _CurveDataSet(DataSet):
         return out
 
     def blocks(self, split: str, *, block_rows: int = BLOCK_ROWS, params: bool = False) -> Iterator[Block]:
-        from rotcurve.io import open_dataset
-
         picked = None if split == "all" else self.rows(split)
         done = 0
         with open_dataset(self.spec) as ds:
@@ -498,8 +494,6 @@ class CurveKind(DataKind):
         DataError
             When the file cannot be opened as a rotcurve file.
         """
-        from rotcurve.io import open_dataset
-
         with open_dataset(os.fspath(spec)) as ds:
             h = hashlib.sha256()
             h.update(np.int64(ds.n).tobytes())
@@ -511,8 +505,6 @@ class CurveKind(DataKind):
         return h.hexdigest()[:32]
 
     def _read_all(self, spec: str, *, normaliser: Any) -> np.ndarray:
-        from rotcurve.io import open_dataset
-
         with open_dataset(spec) as ds:
             normaliser.check_compatible(ds.radii, source=spec)
             parts = [np.asarray(block["v_circ"], dtype=np.float64) for _, _, block in ds.iter_blocks(BLOCK_ROWS)]
@@ -824,3 +816,19 @@ def kind_for_spec(spec: str | os.PathLike[str]) -> DataKind:
     claimed = [cls for cls in DATA_KINDS.values() if not cls.claims_the_rest and cls().matches(text)]
     rest = [cls for cls in DATA_KINDS.values() if cls.claims_the_rest]
     return (claimed or rest)[0]()
+
+
+def data_fingerprint(spec: str | os.PathLike[str]) -> str | None:
+    """A short hash identifying a curve file's contents (None for MNIST).
+
+    It covers the number of curves, the radius grid and the first and last
+    eight curves, so it is cheap for any file size and changes when the file
+    is regenerated with another seed, size, prior or grid (see
+    :meth:`DataKind.fingerprint`).
+
+    Raises
+    ------
+    DataError
+        When the file cannot be opened as a rotcurve file.
+    """
+    return kind_for_spec(spec).fingerprint(spec)

@@ -22,6 +22,9 @@ import numpy as np
 
 from rotcurve.datasets.normaliser import CurveNormaliser, RunningMoments, check_velocities
 from rotcurve.errors import ConfigError
+from rotcurve.io.read import open_dataset
+from rotcurve.seeds import BATCH_STREAM, epoch_seed  # re-exported here, where they were defined
+from rotcurve.validation import is_int
 
 __all__ = [
     "StreamingSplit",
@@ -37,16 +40,6 @@ __all__ = [
 BLOCK_BYTES: int = 16 << 20
 #: Target bytes of the shuffle buffer (in float32 normalised rows).
 BUFFER_BYTES: int = 128 << 20
-#: ``spawn_key`` prefix of the random streams that order batches.
-BATCH_STREAM: int = 0xBA7C
-
-
-def epoch_seed(seed: int, epoch: int) -> int:
-    """A 63-bit integer seed for the batch order of ``epoch``, derived from ``seed``."""
-    state = np.random.SeedSequence(int(seed), spawn_key=(BATCH_STREAM, int(epoch))).generate_state(
-        2, np.uint32
-    )
-    return int(state[0]) << 31 ^ int(state[1])
 
 
 def plan_blocks(n: int, chunk_rows: int | None, row_bytes: int) -> int:
@@ -196,8 +189,6 @@ class StreamingSplit:
         ]
 
     def _iter_rows(self, order: list[tuple[int, int, int]]) -> Iterator[np.ndarray]:
-        from rotcurve.io import open_dataset
-
         with open_dataset(self.path) as ds:
             for _, lo, hi in order:
                 rows = self.indices[lo:hi]
@@ -241,7 +232,7 @@ class StreamingSplit:
         """
         import torch
 
-        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        if not is_int(batch_size) or batch_size < 1:
             raise ConfigError(f"batch_size must be a positive integer, got {batch_size!r}")
         blocks = self._blocks()
         if shuffle:

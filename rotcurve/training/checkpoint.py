@@ -14,7 +14,7 @@ model_config        :class:`~rotcurve.models.ModelConfig` as a dict
 train_config        :class:`~rotcurve.training.config.TrainConfig` as a dict
 data                description of the training data: ``spec``, ``kind``,
                     ``seed``, ``fractions``, ``radii`` (kpc; curves), ``n``,
-                    ``sizes``, ``fingerprint`` (see :func:`data_fingerprint`)
+                    ``sizes``, ``fingerprint`` (see :func:`rotcurve.datasets.kinds.data_fingerprint`)
 normaliser          the normaliser's ``state_dict()``
 model_state         the model's ``state_dict()``
 optimizer_state     the optimiser's ``state_dict()``

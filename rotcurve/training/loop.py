@@ -52,6 +52,8 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from rotcurve.datasets.kinds import kind_for_spec
+from rotcurve.datasets.loading import load_training_data
 from rotcurve.errors import ConfigError, DataError, OutputExistsError, TrainingError
 from rotcurve.seeds import TRAIN_STREAM, stream_seed
 from rotcurve.training.checkpoint import (
@@ -753,8 +755,6 @@ def fit(
     RotcurveError
         See :func:`train` and :func:`rotcurve.datasets.load_training_data`.
     """
-    from rotcurve.datasets.kinds import kind_for_spec
-    from rotcurve.datasets.training import load_training_data
     from rotcurve.models import ModelConfig, default_config
 
     text = os.fspath(spec)

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from rotcurve._version import __version__
-from rotcurve.datasets.kinds import kind_for_spec, kind_named
+from rotcurve.datasets.kinds import data_fingerprint, kind_for_spec, kind_named  # data_fingerprint: re-exported
 from rotcurve.errors import (
     OVERWRITE,
     RESUME,
@@ -37,8 +37,10 @@ from rotcurve.errors import (
     Option,
     OutputExistsError,
 )
-from rotcurve.io.atomic import atomic_path, atomic_write_text, check_output
-from rotcurve.serialization import from_dict, to_dict
+from rotcurve.io.atomic import atomic_path, atomic_write_text, check_output, make_parents
+from rotcurve.io.lock import output_lock
+from rotcurve.serialization import from_dict, load_json, to_dict
+from rotcurve.training.config import DataConfig, TrainConfig
 
 T = TypeVar("T")
 
@@ -135,8 +137,7 @@ class RunConfig:
     @classmethod
     def from_dict(cls, data: dict[str, Any], *, where: str = "config.json") -> RunConfig:
         """Rebuild from :meth:`to_dict` output, refusing unknown keys."""
-        from rotcurve.models import ModelConfig
-        from rotcurve.training.config import DataConfig, TrainConfig
+        from rotcurve.models import ModelConfig  # torch: only when a run config is read
 
         if not isinstance(data, dict):
             raise ConfigError(f"{where}: expected a JSON object")
@@ -161,8 +162,6 @@ class RunConfig:
 
 def read_run_config(path: str | Path) -> RunConfig:
     """Read ``config.json`` (ConfigError when it is missing or malformed)."""
-    from rotcurve.serialization import load_json
-
     return RunConfig.from_dict(load_json(path), where=str(path))
 
 
@@ -238,22 +237,6 @@ class MetricsLog:
 def normalise_spec(spec: str | os.PathLike[str]) -> str:
     """A data spec in the form saved in a run: absolute file paths, ``mnist:ABSDIR``."""
     return kind_for_spec(spec).normalise_spec(spec)
-
-
-def data_fingerprint(spec: str | os.PathLike[str]) -> str | None:
-    """A short hash identifying a curve file's contents (None for MNIST).
-
-    It covers the number of curves, the radius grid and the first and last
-    eight curves, so it is cheap for any file size and changes when the file
-    is regenerated with another seed, size, prior or grid (see
-    :meth:`rotcurve.datasets.kinds.DataKind.fingerprint`).
-
-    Raises
-    ------
-    DataError
-        When the file cannot be opened as a rotcurve file.
-    """
-    return kind_for_spec(spec).fingerprint(spec)
 
 
 def describe_data(data: Any) -> dict[str, Any]:
@@ -390,8 +373,6 @@ def holds_run_lock(func: Callable[..., T]) -> Callable[..., T]:
     folder fails at once with :class:`~rotcurve.errors.OutputLockedError`
     naming the first one's pid.  Missing parent folders are created.
     """
-    from rotcurve.io.lock import output_lock
-
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> T:
         run_dir = kwargs["run_dir"] if "run_dir" in kwargs else args[1]
@@ -404,8 +385,6 @@ def holds_run_lock(func: Callable[..., T]) -> Callable[..., T]:
 
 def clear_run_dir(paths: RunPaths) -> None:
     """Remove a previous run's files (for ``--overwrite``) and create the folders (parents too)."""
-    from rotcurve.io.atomic import make_parents
-
     for p in paths.outputs():
         if p.exists():
             p.unlink()

@@ -7,7 +7,7 @@ import os
 import pytest
 import torch
 
-from rotcurve.datasets import memory
+from rotcurve.datasets import free_memory as memory
 
 
 def test_host_memory_is_positive_and_at_most_physical():

@@ -33,7 +33,7 @@ EXAMPLES = {
 
 
 def test_every_kind_has_an_example_and_a_training_loader():
-    from rotcurve.datasets.training import _LOADERS
+    from rotcurve.datasets.loading import _LOADERS
 
     assert set(EXAMPLES) == set(DATA_KINDS) == set(_LOADERS)
 

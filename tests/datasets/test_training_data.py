@@ -11,7 +11,7 @@ import torch
 
 from rotcurve.datasets import batches, load_training_data, split_indices
 from rotcurve.datasets import streaming as streaming_module
-from rotcurve.datasets import training as training_module
+from rotcurve.datasets import loading as training_module
 from rotcurve.datasets.normaliser import CurveNormaliser
 from rotcurve.errors import ConfigError, DataError, DeviceError
 from rotcurve.io import write_dataset, write_virtual
