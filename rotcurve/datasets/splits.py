@@ -27,6 +27,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from rotcurve.errors import ConfigError, DataError
+from rotcurve.validation import check_seed
 
 __all__ = ["Split", "SPLITS", "SPLIT_STREAM", "split_indices", "check_fractions", "split_sizes"]
 
@@ -149,8 +150,7 @@ def split_indices(
     DataError
         When a split with a positive fraction would be empty.
     """
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ConfigError(f"seed must be a non-negative integer, got {seed!r}")
+    seed = check_seed(seed)
     n_train, n_val, _ = split_sizes(n, fractions)
     bitgen = np.random.PCG64(np.random.SeedSequence(int(seed), spawn_key=(SPLIT_STREAM,)))
     keys = bitgen.random_raw(int(n)) if n > 0 else np.zeros(0, dtype=np.uint64)
