@@ -31,8 +31,10 @@ from typing import Any
 import numpy as np
 
 from rotcurve._version import __version__
+from rotcurve.analysis.aggregate import aggregate_from_dict, fit_aggregate
 from rotcurve.errors import ConfigError, DataError
 from rotcurve.run.checks import AGGREGATE_STREAM
+from rotcurve.seeds import seed31
 from rotcurve.serialization import save_json
 
 __all__ = [
@@ -135,8 +137,6 @@ def _training_inputs(run: Any, fit_seed: int) -> tuple[np.ndarray, np.ndarray, d
 
 
 def _fit(run: Any, fit_seed: int, progress: bool) -> tuple[dict[str, Any], dict[str, Any]]:
-    from rotcurve.analysis.aggregate import fit_aggregate
-
     train, val, info = _training_inputs(run, fit_seed)
     if len(train) <= run.latent_dim + 1:
         raise DataError(
@@ -150,7 +150,7 @@ def _fit(run: Any, fit_seed: int, progress: bool) -> tuple[dict[str, Any], dict[
         z_train = run.encode(train).mean
         z_val = run.encode(val).mean
         bar.update()
-        gmm_seed = int(np.random.SeedSequence(fit_seed, spawn_key=(AGGREGATE_STREAM, 1)).generate_state(1)[0] >> 1)
+        gmm_seed = seed31(fit_seed, AGGREGATE_STREAM, 1)
         models = {
             "prior": fit_aggregate(z_train, kind="prior"),
             "gaussian": fit_aggregate(z_train, kind="gaussian"),
@@ -168,8 +168,6 @@ def _fit(run: Any, fit_seed: int, progress: bool) -> tuple[dict[str, Any], dict[
 
 def _load(path: Path, sha: str, fit_seed: int) -> LatentAggregates | None:
     """The cached aggregates at ``path`` when they are for this checkpoint and seed, else None."""
-    from rotcurve.analysis.aggregate import aggregate_from_dict
-
     try:
         record = json.loads(path.read_text())
         if (

@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from rotcurve.datasets.kinds import kind_named
+from rotcurve.devices import resolve_device
 from rotcurve.errors import ConfigError, DataError
 from rotcurve.run import aggregates as _aggregates
 from rotcurve.run import files as _files
@@ -47,7 +48,10 @@ from rotcurve.run import scoring as _scoring
 from rotcurve.run.aggregates import LatentAggregates
 from rotcurve.run.checks import POSTERIOR_STREAM, check_batch_size, check_count, check_seed
 from rotcurve.run.sources import iter_latents, iter_samples
+from rotcurve.seeds import stream_rng
+from rotcurve.training.checkpoint import load_checkpoint
 from rotcurve.units import to_value
+from rotcurve.validation import is_int
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -97,10 +101,10 @@ class Encoded:
             Latent draws (float64).  A plain autoencoder (zero covariance)
             gives ``k`` copies of each mean.
         """
-        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+        if not is_int(k) or k < 1:
             raise ConfigError(f"the number of draws per example must be an integer >= 1, got {k!r}")
         n, d = self.mean.shape
-        rng = np.random.default_rng(np.random.SeedSequence(check_seed(seed), spawn_key=(POSTERIOR_STREAM,)))
+        rng = stream_rng(check_seed(seed), POSTERIOR_STREAM)
         # a symmetric square root that also works for singular (zero) covariances
         w, vecs = np.linalg.eigh(self.covariance)
         root = vecs * np.sqrt(np.clip(w, 0.0, None))[:, None, :]
@@ -622,9 +626,6 @@ def load_run(run_dir: str | os.PathLike[str], *, which: str = "best", device: An
     DeviceError
         CUDA asked for where there is none.
     """
-    from rotcurve.training.checkpoint import load_checkpoint
-    from rotcurve.training.device import resolve_device
-
     if which not in CHECKPOINT_CHOICES:
         raise ConfigError(f"unknown checkpoint {which!r}; choose one of: {', '.join(CHECKPOINT_CHOICES)}")
     path = Path(run_dir)

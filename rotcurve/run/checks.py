@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from rotcurve.errors import ConfigError
+from rotcurve.seeds import seed64
+from rotcurve.validation import check_seed, is_int  # check_seed: re-exported
 
 __all__ = [
     "SCORE_STREAM",
@@ -31,28 +31,20 @@ AGGREGATE_STREAM = 0xA667
 POSTERIOR_STREAM = 0x9057
 
 
-def check_seed(seed: Any) -> int:
-    """``seed`` as an int (:class:`ConfigError` unless a non-negative integer)."""
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ConfigError(f"seed must be a non-negative integer, got {seed!r}")
-    return int(seed)
-
-
 def check_batch_size(batch_size: Any) -> int:
     """``batch_size`` as an int (:class:`ConfigError` unless a positive integer)."""
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+    if not is_int(batch_size) or batch_size < 1:
         raise ConfigError(f"batch_size must be a positive integer, got {batch_size!r}")
     return int(batch_size)
 
 
 def check_count(n: Any, *, least: int = 0) -> int:
     """A number of samples as an int (:class:`ConfigError` unless an integer >= ``least``)."""
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < least:
+    if not is_int(n) or n < least:
         raise ConfigError(f"the number of samples must be an integer >= {least}, got {n!r}")
     return int(n)
 
 
 def torch_seed(seed: int, stream: int) -> int:
     """A 64-bit seed for a ``torch.Generator`` from ``seed`` and a stream key."""
-    ss = np.random.SeedSequence(check_seed(seed), spawn_key=(stream,))
-    return int(ss.generate_state(1, np.uint64)[0])
+    return seed64(check_seed(seed), stream)

@@ -48,10 +48,14 @@ from typing import Any
 
 import numpy as np
 
+from rotcurve._version import versions
 from rotcurve.datasets.kinds import CURVE_FORMAT, IMAGES_FORMAT, kind_for_spec, read_curve_rows
 from rotcurve.datasets.splits import Split
 from rotcurve.errors import OVERWRITE, ConfigError, DataError, Option, OutputExistsError
 from rotcurve.io.atomic import check_output
+from rotcurve.io.format import CurveWriter
+from rotcurve.io.h5write import atomic_h5  # no crash, one line, nothing left on a full disk; locked
+from rotcurve.io.read import open_dataset
 from rotcurve.run.checks import check_count
 from rotcurve.run.sources import iter_samples
 from rotcurve.units import PARAM_UNITS
@@ -83,17 +87,8 @@ def check_out(path: Path, overwrite: bool) -> None:
 
 
 def _versions() -> dict[str, str]:
-    import h5py
-    import torch
-
-    from rotcurve._version import __version__
-
-    return {
-        "rotcurve_version": __version__,
-        "torch_version": str(torch.__version__),
-        "numpy_version": str(np.__version__),
-        "h5py_version": str(h5py.__version__),
-    }
+    """``rotcurve_version``, ``torch_version``, ``numpy_version``, ``h5py_version`` (root attributes)."""
+    return versions(("torch", "numpy", "h5py"), suffix="_version")
 
 
 def _curve_attrs(run: Any, command: str, extra: dict[str, Any]) -> dict[str, Any]:
@@ -117,8 +112,6 @@ def write_latents(
 ) -> Path:
     """Encode ``split`` of ``data`` (or its default: every row of a curve file, MNIST's test split) to ``out``."""
     from tqdm.auto import tqdm
-
-    from rotcurve.io.h5write import atomic_h5  # no crash, one line, nothing left on a full disk; locked
 
     check_out(out, overwrite)
     kind = run.data_kind
@@ -278,9 +271,6 @@ def write_reconstructions(
     """Reconstruct every curve of the curve file ``data`` into the curve file ``out``."""
     from tqdm.auto import tqdm
 
-    from rotcurve.io import open_dataset
-    from rotcurve.io.format import CurveWriter
-
     if run.data_kind.file_format != CURVE_FORMAT or kind_for_spec(data).file_format != CURVE_FORMAT:
         raise DataError("reconstruct writes rotation-curve files; it needs a curve run and a curve file")
     check_out(out, overwrite)
@@ -313,8 +303,6 @@ def write_reconstructions(
 # ------------------------------------------------------------------------ samples
 def _write_curve_samples(run: Any, n: int, out: Path, samples: Iterator[np.ndarray], bar: Any, *,
                          seed: int, source: str, overwrite: bool) -> None:
-    from rotcurve.io.format import CurveWriter
-
     extra: dict[str, Any] = {"latent_source": source}
     if source != "prior":
         extra["latent_aggregate"] = type(run.aggregate(source)).kind
@@ -329,8 +317,6 @@ def _write_curve_samples(run: Any, n: int, out: Path, samples: Iterator[np.ndarr
 
 def _write_image_samples(run: Any, n: int, out: Path, samples: Iterator[np.ndarray], bar: Any, *,
                          seed: int, source: str, overwrite: bool) -> None:
-    from rotcurve.io.h5write import atomic_h5  # safe on a full disk; locked
-
     shape = run.image_shape or (run.model_config.input_dim,)
     with atomic_h5(out, overwrite=overwrite) as f:
         f.attrs["format"] = IMAGES_FORMAT

@@ -19,6 +19,7 @@ import numpy as np
 
 from rotcurve.errors import ConfigError
 from rotcurve.run.checks import SAMPLE_STREAM, check_batch_size, check_seed, torch_seed
+from rotcurve.seeds import stream_rng
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -82,7 +83,7 @@ def iter_latents(run: Any, n: int, *, seed: int, source: str, batch_size: int) -
     batch_size = check_batch_size(batch_size)
     streams = SampleStreams(
         torch=torch.Generator(device=run.device).manual_seed(torch_seed(seed, SAMPLE_STREAM)),
-        numpy=np.random.default_rng(np.random.SeedSequence(check_seed(seed), spawn_key=(SAMPLE_STREAM,))),
+        numpy=stream_rng(check_seed(seed), SAMPLE_STREAM),
     )
     draw = SAMPLE_SOURCES[source]
     if int(n) > 0 and source != "prior":
