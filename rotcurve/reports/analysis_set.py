@@ -17,7 +17,11 @@ from typing import Any
 
 import numpy as np
 
+from rotcurve.datasets.kinds import data_fingerprint, kind_named, read_curve_rows
+from rotcurve.datasets.loading import load_training_data
+from rotcurve.datasets.splits import split_indices
 from rotcurve.errors import DataError
+from rotcurve.io.read import open_dataset
 from rotcurve.reports.config import STREAMS, positive_int
 
 __all__ = ["AnalysisSet", "analysis_set", "check_data"]
@@ -56,8 +60,6 @@ def _subsample(n: int, most: int, seed: int) -> np.ndarray:
 
 # ----------------------------------------------------------------------------- curves
 def _check_curves(run: Any, spec: str) -> None:
-    from rotcurve.io import open_dataset
-
     with open_dataset(spec) as ds:
         run.check_radii(ds.radii, source=spec)
         if ds.n < 10:
@@ -65,11 +67,6 @@ def _check_curves(run: Any, spec: str) -> None:
 
 
 def _curve_set(run: Any, spec: str, n_curves: int, seed: int) -> AnalysisSet:
-    from rotcurve.datasets.kinds import read_curve_rows
-    from rotcurve.datasets.splits import split_indices
-    from rotcurve.io import open_dataset
-    from rotcurve.training.rundir import data_fingerprint
-
     with open_dataset(spec) as ds:
         n, has_params = ds.n, ds.has_params
     same = n == int(run.data.get("n", -1)) and data_fingerprint(spec) == run.data.get("fingerprint")
@@ -93,8 +90,6 @@ def _curve_set(run: Any, spec: str, n_curves: int, seed: int) -> AnalysisSet:
 
 # ------------------------------------------------------------------------------ MNIST
 def _mnist_set(run: Any, spec: str, n_curves: int, seed: int) -> AnalysisSet:
-    from rotcurve.datasets.training import load_training_data
-
     td = load_training_data(
         spec, seed=int(run.data["seed"]), fractions=tuple(run.data["fractions"]), device="cpu"
     )
@@ -126,8 +121,6 @@ _LOADERS: dict[str, tuple[Callable[[Any, str], None] | None, Callable[[Any, str,
 
 def check_data(run: Any, data: Any) -> str:
     """The data spec as a string, after checking it fits the run (DataError otherwise)."""
-    from rotcurve.datasets.kinds import kind_named
-
     if not isinstance(data, (str, os.PathLike)):
         raise DataError("give the data as a curve file path or mnist:DIR")
     kind = kind_named(run.kind)
@@ -161,8 +154,6 @@ def analysis_set(run: Any, data: Any, *, n_curves: int = 5000, seed: int = 0) ->
         A missing or foreign file, another radius grid, images for a curve
         run or the reverse, an empty selection.
     """
-    from rotcurve.datasets.kinds import kind_named
-
     n_curves = positive_int("n_curves", n_curves)
     spec = check_data(run, data)
     _, load = _LOADERS[kind_named(run.kind).name]

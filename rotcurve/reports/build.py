@@ -15,22 +15,26 @@ import time
 from pathlib import Path
 from typing import Any
 
+from rotcurve.analysis.corner_plots import corner_plot
+from rotcurve.datasets.kinds import CurveKind, kind_named
 from rotcurve.errors import DataError
+from rotcurve.io.atomic import atomic_write_text
 from rotcurve.reports.analysis_set import AnalysisSet, analysis_set
 from rotcurve.reports.builder import Builder
 from rotcurve.reports.config import ReportConfig, ReportResult
 from rotcurve.reports.folder import check_out, staged_folder
+from rotcurve.reports.html import note, page, section
 from rotcurve.reports.metrics import header, plain
 from rotcurve.reports.sections import sections_for
 from rotcurve.reports.sections.summary import overview_section, summary_section
 from rotcurve.reports.sections.training import training_section
+from rotcurve.run import Run, load_run
+from rotcurve.serialization import from_dict
 
 __all__ = ["make_report", "corner_figure"]
 
 
 def _load(run_or_dir: Any, which: str, device: Any) -> Any:
-    from rotcurve.run import Run, load_run
-
     if isinstance(run_or_dir, Run):
         return run_or_dir
     return load_run(run_or_dir, which=which, device=device)
@@ -71,9 +75,6 @@ def corner_figure(
     DataError
         An MNIST run or data, or data that do not fit the run.
     """
-    from rotcurve.analysis.corner_plots import corner_plot
-    from rotcurve.datasets.kinds import CurveKind, kind_named
-
     model_run = _load(run, which, device)
     if not isinstance(kind_named(model_run.kind), CurveKind):
         raise DataError("corner plots of physical parameters are for curve runs; use `rotcurve report` for MNIST")
@@ -146,9 +147,6 @@ def make_report(
     """
     from tqdm.auto import tqdm
 
-    from rotcurve.serialization import from_dict
-    from rotcurve.io.atomic import atomic_write_text
-
     cfg = from_dict(ReportConfig, {"n_samples": n_samples, "n_curves": n_curves, "seed": seed, **(options or {})},
                     where="report")
     out = Path(out)
@@ -178,8 +176,6 @@ def _finish(b: Builder, metrics: dict[str, Any], t0: float) -> dict[str, Any]:
     metrics["notes"] = b.notes
     metrics["warnings"] = b.warnings
     if b.warnings:
-        from rotcurve.reports.html import note, section
-
         b.body.append(section("Warnings raised while the report was made",
                               [note(w) for w in b.warnings], anchor="warnings"))
     metrics["figures"] = b.figures
@@ -189,8 +185,6 @@ def _finish(b: Builder, metrics: dict[str, Any], t0: float) -> dict[str, Any]:
 
 def _page(b: Builder, run: Any, aset: AnalysisSet, cfg: ReportConfig, metrics: dict[str, Any]) -> str:
     """The HTML page: overview and summary on top, then the sections in the order they were made."""
-    from rotcurve.reports.html import page
-
     body = [overview_section(run, aset, cfg, metrics), summary_section(run, metrics), *b.body]
     title = f"rotcurve report: {run.path.name}"
     subtitle = (f"{run.kind} run, d = {run.latent_dim}, checkpoint {run.checkpoint.name} (epoch {run.epoch}); "

@@ -9,7 +9,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from rotcurve.analysis.figures import save_figure
 from rotcurve.reports.config import ReportConfig
+from rotcurve.reports.html import Fragment, format_number, image, note
 
 __all__ = ["Builder", "target_cell"]
 
@@ -59,9 +61,6 @@ class Builder:
 
     def figure(self, name: str, fig: Any, caption: str) -> str:
         """Save ``fig`` as ``figures/NAME.png`` and ``.pdf``; the embedded PNG with its caption as HTML."""
-        from rotcurve.analysis.figures import save_figure
-        from rotcurve.reports.html import image
-
         # one layout pass for both files (what bbox_inches="tight" would do twice)
         fig.draw_without_rendering()
         bbox = fig.get_tightbbox().padded(0.1)
@@ -72,16 +71,12 @@ class Builder:
 
     def note(self, text: str) -> str:
         """A note for the page, kept in ``metrics.json`` ``notes`` too."""
-        from rotcurve.reports.html import note
-
         self.notes.append(text)
         return note(text)
 
 
 def target_cell(value: Any, target: float, *, below: bool = False) -> Any:
     """A table cell: ``value`` marked met or missed against ``target`` (``<=`` it with ``below``)."""
-    from rotcurve.reports.html import Fragment, format_number
-
     if value is None or not math.isfinite(float(value)):
         return "n/a"
     met = float(value) <= target if below else float(value) >= target

@@ -6,9 +6,11 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
+from rotcurve.analysis.latents import REGRESSORS
+from rotcurve.analysis.twosample import CLASSIFIERS
 from rotcurve.errors import ConfigError
+from rotcurve.seeds import seed31
+from rotcurve.validation import check_int, is_int
 
 __all__ = [
     "ReportConfig",
@@ -44,18 +46,13 @@ MAX_CORNER_DIMS: int = 12
 
 
 def stream_seed(seed: int, name: str) -> int:
-    """The integer seed of the report stream ``name`` (:data:`STREAMS`) derived from ``seed``."""
-    ss = np.random.SeedSequence(seed, spawn_key=(STREAMS[name],))
-    return int(ss.generate_state(1)[0] >> 1)
+    """The integer seed of the report stream ``name`` (:data:`STREAMS`) derived from ``seed`` (:func:`rotcurve.seeds.seed31`)."""
+    return seed31(seed, STREAMS[name])
 
 
-# TODO(issue 8): use the shared validation helper (rotcurve/_validate.py) once there is one;
-# rotcurve.training.config and rotcurve.generator.batch keep their own copies today.
 def positive_int(name: str, value: Any, minimum: int = 1) -> int:
-    """``value`` as an int after checking it is an integer >= ``minimum`` (ConfigError otherwise)."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ConfigError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
+    """:func:`rotcurve.validation.check_int` under its old name here (``minimum`` positional)."""
+    return check_int(name, value, minimum=minimum)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -102,22 +99,19 @@ class ReportConfig:
     dpi: int = 100
 
     def __post_init__(self) -> None:
-        from rotcurve.analysis.latents import REGRESSORS
-        from rotcurve.analysis.twosample import CLASSIFIERS
-
-        positive_int("n_samples", self.n_samples, 10)
-        positive_int("n_curves", self.n_curves, 10)
-        positive_int("seed", self.seed, 0)
-        positive_int("posterior_curves", self.posterior_curves)
-        positive_int("posterior_draws", self.posterior_draws)
-        positive_int("folds", self.folds, 2)
-        positive_int("tsne_points", self.tsne_points, 10)
-        positive_int("dpi", self.dpi, 20)
+        check_int("n_samples", self.n_samples, minimum=10)
+        check_int("n_curves", self.n_curves, minimum=10)
+        check_int("seed", self.seed, minimum=0)
+        check_int("posterior_curves", self.posterior_curves)
+        check_int("posterior_draws", self.posterior_draws)
+        check_int("folds", self.folds, minimum=2)
+        check_int("tsne_points", self.tsne_points, minimum=10)
+        check_int("dpi", self.dpi, minimum=20)
         if self.regressor not in REGRESSORS:
             raise ConfigError(f"unknown regressor {self.regressor!r}; choose one of {', '.join(REGRESSORS)}")
         if self.classifier not in CLASSIFIERS:
             raise ConfigError(f"unknown classifier {self.classifier!r}; choose one of {', '.join(CLASSIFIERS)}")
-        if isinstance(self.n_jobs, bool) or not isinstance(self.n_jobs, int) or self.n_jobs == 0 or self.n_jobs < -1:
+        if not is_int(self.n_jobs, numpy=False) or self.n_jobs == 0 or self.n_jobs < -1:
             raise ConfigError(f"n_jobs must be a positive integer or -1, got {self.n_jobs!r}")
 
 

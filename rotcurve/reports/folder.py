@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from rotcurve.errors import DataError, OutputExistsError
+from rotcurve.io.atomic import fsync_dir
 from rotcurve.reports.config import REPORT_FORMAT
 
 __all__ = ["check_out", "is_report_folder", "staged_folder"]
@@ -54,8 +55,6 @@ def _umask() -> int:
 
 def _commit(tmp: Path, out: Path, overwrite: bool) -> None:
     """Move the finished folder ``tmp`` to ``out``; an old ``out`` goes only once the new one is in place."""
-    from rotcurve.io.atomic import fsync_dir
-
     parent = _parent(out)
     if out.exists():
         if not overwrite:

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import math
-import platform
 import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from rotcurve._version import versions as _versions
 from rotcurve.reports.config import REPORT_FORMAT, REPORT_VERSION, STREAMS, TARGETS, ReportConfig, stream_seed
+from rotcurve.serialization import to_dict
 
 __all__ = ["header", "plain", "versions"]
 
@@ -35,29 +36,15 @@ def plain(value: Any) -> Any:
     return value
 
 
-# rotcurve.run has its own _versions(): other keys (rotcurve_version, torch_version, ...),
-# written as attributes of the curve files a run writes; the two are not merged because
-# both formats are public (metrics.json ``versions`` and the HDF5 attributes).
+# rotcurve.run's curve files record other keys (rotcurve_version, torch_version, ...) as HDF5
+# attributes; both are rotcurve._version.versions() and both formats are public.
 def versions() -> dict[str, str]:
     """Python and the versions of rotcurve and the libraries a report uses (``metrics.json`` ``versions``)."""
-    import importlib.metadata as md
-
-    from rotcurve._version import __version__
-
-    out = {"python": platform.python_version(), "rotcurve": __version__}
-    for name, dist in (("torch", "torch"), ("numpy", "numpy"), ("scipy", "scipy"), ("scikit-learn", "scikit-learn"),
-                       ("matplotlib", "matplotlib"), ("corner", "corner"), ("h5py", "h5py"), ("pandas", "pandas")):
-        try:
-            out[name] = md.version(dist)
-        except md.PackageNotFoundError:  # pragma: no cover - all are dependencies
-            out[name] = "not installed"
-    return out
+    return _versions(("torch", "numpy", "scipy", "scikit-learn", "matplotlib", "corner", "h5py", "pandas"), python=True)
 
 
 def header(run: Any, info: dict[str, Any], cfg: ReportConfig) -> dict[str, Any]:
     """The first entries of ``metrics.json``: format, time, run, analysed data (``info``), config, seeds, versions."""
-    from rotcurve.serialization import to_dict
-
     return {
         "format": REPORT_FORMAT,
         "format_version": REPORT_VERSION,

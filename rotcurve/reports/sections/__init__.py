@@ -20,6 +20,7 @@ import dataclasses
 from collections.abc import Callable
 from typing import Any
 
+from rotcurve.datasets.kinds import kind_named
 from rotcurve.reports.sections import curves, mnist
 
 __all__ = ["ReportSections", "SECTIONS", "sections_for"]
@@ -51,6 +52,4 @@ SECTIONS: dict[str, ReportSections] = {
 
 def sections_for(run: Any) -> ReportSections:
     """The :data:`SECTIONS` entry of the run's data kind."""
-    from rotcurve.datasets.kinds import kind_named
-
     return SECTIONS[kind_named(run.kind).name]

@@ -12,11 +12,17 @@ from typing import Any
 
 import numpy as np
 
+from rotcurve.analysis.corner_plots import corner_overlay, corner_plot
+from rotcurve.analysis.curve_plots import interpolation_figure, reconstruction_figure, traversal_figure
+from rotcurve.analysis.latents import PARAM_NAMES, correlations, predictability
 from rotcurve.errors import DataError
 from rotcurve.reports.analysis_set import AnalysisSet
 from rotcurve.reports.builder import Builder, target_cell
 from rotcurve.reports.config import MAX_CORNER_DIMS, TARGETS, ReportConfig, stream_seed
+from rotcurve.reports.figures import correlation_figure, error_by_radius_figure
+from rotcurve.reports.html import paragraph, section, table
 from rotcurve.reports.sections.sampling import sampling_section
+from rotcurve.run import Encoded
 
 __all__ = ["STEPS", "write"]
 
@@ -37,13 +43,8 @@ def write(b: Builder, run: Any, aset: AnalysisSet, cfg: ReportConfig, metrics: d
 
 def _reconstruction_section(b: Builder, run: Any, aset: AnalysisSet, cfg: ReportConfig, metrics: dict[str, Any],
                             rng_pick: np.random.Generator) -> None:
-    from rotcurve.reports.html import paragraph, section, table
-
     v, radii = aset.x, run.radii
     with b.step("reconstruction"):
-        from rotcurve.analysis.curve_plots import reconstruction_figure
-        from rotcurve.reports.figures import error_by_radius_figure
-
         score = run.score(v, seed=stream_seed(cfg.seed, "score"))
         score.update(data=aset.info["data"], split=aset.info["split"], same_as_training=aset.info["same_as_training"])
         metrics["score"] = score
@@ -74,11 +75,7 @@ def _reconstruction_section(b: Builder, run: Any, aset: AnalysisSet, cfg: Report
 def _latents_section(b: Builder, run: Any, aset: AnalysisSet, cfg: ReportConfig, metrics: dict[str, Any],
                      rng_pick: np.random.Generator) -> np.ndarray:
     """Two steps (encode; latents vs physics); returns the latent means ``(N, d)`` of the analysed curves."""
-    from rotcurve.reports.html import section, table
-
     with b.step("encode"):
-        from rotcurve.run import Encoded
-
         enc = run.encode(aset.x)
         z = enc.mean
         d = z.shape[1]
@@ -97,8 +94,6 @@ def _latents_section(b: Builder, run: Any, aset: AnalysisSet, cfg: ReportConfig,
         }
 
     with b.step("latents vs physics"):
-        from rotcurve.analysis.corner_plots import corner_overlay, corner_plot
-
         parts = []
         lat = metrics["latents"]
         parts.append(table(["latent", "mean of means", "std of means", "RMS posterior std"],
@@ -127,11 +122,6 @@ def _latents_section(b: Builder, run: Any, aset: AnalysisSet, cfg: ReportConfig,
 def _physics_parts(b: Builder, z: np.ndarray, params: Any, cfg: ReportConfig,
                    metrics: dict[str, Any]) -> list[str]:
     """Correlations, held-out R^2 and the corner plot of the true parameters with the latent means."""
-    from rotcurve.analysis.corner_plots import corner_plot
-    from rotcurve.analysis.latents import PARAM_NAMES, correlations, predictability
-    from rotcurve.reports.figures import correlation_figure
-    from rotcurve.reports.html import paragraph, table
-
     parts: list[str] = []
     d = z.shape[1]
     corr = correlations(z, params)
@@ -168,13 +158,9 @@ def _physics_parts(b: Builder, z: np.ndarray, params: Any, cfg: ReportConfig,
 
 
 def _interpolation_section(b: Builder, run: Any, aset: AnalysisSet, z: np.ndarray, metrics: dict[str, Any]) -> None:
-    from rotcurve.reports.html import section
-
     v, radii = aset.x, run.radii
     decode = functools.partial(run.decode, limit=None)  # between and around the data's own latents
     with b.step("interpolation and traversals"):
-        from rotcurve.analysis.curve_plots import interpolation_figure, traversal_figure
-
         vmax = v.max(axis=1)
         i, j = int(np.argmin(vmax)), int(np.argmax(vmax))
         parts = [

@@ -9,10 +9,19 @@ from typing import Any
 
 import numpy as np
 
+from rotcurve.analysis.image_plots import (
+    decoder_grid_figure,
+    image_grid_figure,
+    image_interpolation_figure,
+    image_reconstructions_figure,
+    latent_map_figure,
+    tsne_figure,
+)
 from rotcurve.errors import DataError
 from rotcurve.reports.analysis_set import AnalysisSet
 from rotcurve.reports.builder import Builder
 from rotcurve.reports.config import ReportConfig, stream_seed
+from rotcurve.reports.html import section, table
 
 __all__ = ["STEPS", "write"]
 
@@ -32,9 +41,6 @@ def write(b: Builder, run: Any, aset: AnalysisSet, cfg: ReportConfig, metrics: d
 
 def _reconstruction_section(b: Builder, run: Any, aset: AnalysisSet, cfg: ReportConfig, metrics: dict[str, Any],
                             shape: tuple[int, ...], rng_pick: np.random.Generator) -> None:
-    from rotcurve.analysis.image_plots import image_reconstructions_figure
-    from rotcurve.reports.html import section, table
-
     x = aset.x
     with b.step("reconstruction"):
         score = run.score(x, seed=stream_seed(cfg.seed, "score"))
@@ -53,14 +59,6 @@ def _reconstruction_section(b: Builder, run: Any, aset: AnalysisSet, cfg: Report
 
 def _latent_section(b: Builder, run: Any, aset: AnalysisSet, cfg: ReportConfig, metrics: dict[str, Any],
                     shape: tuple[int, ...], rng_pick: np.random.Generator) -> None:
-    from rotcurve.analysis.image_plots import (
-        decoder_grid_figure,
-        image_interpolation_figure,
-        latent_map_figure,
-        tsne_figure,
-    )
-    from rotcurve.reports.html import section
-
     x, labels, seed = aset.x, aset.labels, cfg.seed
     decode = functools.partial(run.decode, limit=None)  # between and around the data's own latents
     with b.step("latent space"):
@@ -92,9 +90,6 @@ def _latent_section(b: Builder, run: Any, aset: AnalysisSet, cfg: ReportConfig, 
 
 def _samples_section(b: Builder, run: Any, cfg: ReportConfig, metrics: dict[str, Any], shape: tuple[int, ...],
                      progress: bool) -> None:
-    from rotcurve.analysis.image_plots import image_grid_figure
-    from rotcurve.reports.html import section, table
-
     seed = cfg.seed
     with b.step("samples"):
         parts = []

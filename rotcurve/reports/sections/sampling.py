@@ -15,10 +15,17 @@ from typing import Any
 
 import numpy as np
 
+from rotcurve.analysis.bands import bands_figure, compare_bands
+from rotcurve.analysis.corner_plots import corner_compare
+from rotcurve.analysis.curve_plots import sampled_curves_figure
+from rotcurve.analysis.twosample import classifier_two_sample_test
+from rotcurve.analysis.validity import physical_validity
 from rotcurve.errors import DataError
 from rotcurve.reports.analysis_set import AnalysisSet
 from rotcurve.reports.builder import Builder, target_cell
 from rotcurve.reports.config import MAX_CORNER_DIMS, TARGETS, ReportConfig, stream_seed
+from rotcurve.reports.figures import validity_figure
+from rotcurve.reports.html import paragraph, section, table
 
 __all__ = ["sampling_section"]
 
@@ -37,10 +44,6 @@ class _Judge:
     """Validity, two-sample test and bands with the settings of one report (seeded streams, the data's physics)."""
 
     def __init__(self, run: Any, cfg: ReportConfig) -> None:
-        from rotcurve.analysis.bands import compare_bands
-        from rotcurve.analysis.twosample import classifier_two_sample_test
-        from rotcurve.analysis.validity import physical_validity
-
         self._validity, self._c2st, self._bands = physical_validity, classifier_two_sample_test, compare_bands
         attrs = run.data.get("file_attrs", {})
         physics = {k: float(attrs[k]) for k in ("H0", "Delta") if k in attrs}
@@ -66,8 +69,6 @@ def sampling_section(b: Builder, run: Any, aset: AnalysisSet, z: np.ndarray, cfg
 
     Fills ``metrics["samples"]`` and appends the "New curves" section.
     """
-    from rotcurve.reports.html import paragraph, section, table
-
     judge = _Judge(run, cfg)
     parts: list[str] = []
     sampling: dict[str, Any] = {"n_samples": cfg.n_samples, "seed": cfg.seed}
@@ -95,7 +96,6 @@ def sampling_section(b: Builder, run: Any, aset: AnalysisSet, z: np.ndarray, cfg
     ref_auc = reference["c2st_auc"]["auc"] if reference["c2st_auc"] else None
     rows.append(["simulated held-out (reference)", reference["validity"]["n"], ref_fw[repr(0.01)],
                  ref_fw[repr(0.02)], ref_auc if ref_auc is not None else "n/a", "—"])
-    from rotcurve.reports.figures import validity_figure
 
     parts.append(table(
         ["latents from", "curves", "valid within 1 %", "valid within 2 %", "C2ST AUC", "max band deviation"],
@@ -110,8 +110,6 @@ def sampling_section(b: Builder, run: Any, aset: AnalysisSet, z: np.ndarray, cfg
 
 def _aggregate_parts(b: Builder, run: Any, sampling: dict[str, Any], parts: list[str], progress: bool) -> list[str]:
     """The run's fitted aggregates described in ``parts``; the latent sources they add (none if skipped)."""
-    from rotcurve.reports.html import paragraph, table
-
     try:
         aggs = run.aggregates(progress=progress)
     except DataError as exc:
@@ -154,10 +152,6 @@ def _sample_source(b: Builder, run: Any, aset: AnalysisSet, z: np.ndarray, sourc
                    cfg: ReportConfig, judge: _Judge, sampling: dict[str, Any], rms_sets: dict[str, Any],
                    figs: list[str]) -> list[Any] | None:
     """Decode ``cfg.n_samples`` latents from ``source`` and judge them; the table row (None on failure)."""
-    from rotcurve.analysis.bands import bands_figure
-    from rotcurve.analysis.corner_plots import corner_compare
-    from rotcurve.analysis.curve_plots import sampled_curves_figure
-
     v, radii = aset.x, run.radii
     z_gen = run.sample_latents(cfg.n_samples, seed=cfg.seed, source=source)
     v_gen = run.decode(z_gen, limit=None)  # drawn where the training latents are; output still checked

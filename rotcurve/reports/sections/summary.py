@@ -7,14 +7,13 @@ from typing import Any
 from rotcurve.reports.analysis_set import AnalysisSet
 from rotcurve.reports.builder import target_cell
 from rotcurve.reports.config import TARGETS, ReportConfig
+from rotcurve.reports.html import definition_list, section, table
 
 __all__ = ["overview_section", "summary_section", "describe_data"]
 
 
 def summary_section(run: Any, metrics: dict[str, Any]) -> str:
     """Reconstruction error, ELBO, R^2 and the sampling results against :data:`TARGETS`."""
-    from rotcurve.reports.html import section, table
-
     rows: list[list[Any]] = []
     rec = metrics.get("score", {})
     if "median_frac_error" in rec:
@@ -47,8 +46,6 @@ def describe_data(info: dict[str, Any]) -> str:
 
 def overview_section(run: Any, aset: AnalysisSet, cfg: ReportConfig, metrics: dict[str, Any]) -> str:
     """Run, checkpoint, model, training data, analysed data, seed and versions."""
-    from rotcurve.reports.html import definition_list, section
-
     mc = run.model_config
     items = [
         ("run", str(run.path.resolve())),

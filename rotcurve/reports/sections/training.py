@@ -9,6 +9,8 @@ from typing import Any
 import numpy as np
 
 from rotcurve.reports.builder import Builder
+from rotcurve.reports.figures import training_history_figure
+from rotcurve.reports.html import definition_list, section
 
 __all__ = ["training_section", "training_records", "training_summary"]
 
@@ -56,9 +58,6 @@ def training_summary(records: list[dict[str, Any]], run: Any) -> dict[str, Any]:
 
 def training_section(b: Builder, run: Any, metrics: dict[str, Any]) -> None:
     """One step: ``metrics["training"]`` and the "Training" section."""
-    from rotcurve.reports.figures import training_history_figure
-    from rotcurve.reports.html import definition_list, section
-
     with b.step("training summary"):
         records = training_records(run)
         summary = training_summary(records, run)
