@@ -13,6 +13,10 @@ from typing import Any
 
 import numpy as np
 
+from rotcurve.generator import ReferencePrior
+from rotcurve.io.read import write_dataset
+from rotcurve.physics import rotation_curves
+
 __all__ = ["write_curves", "torch_threads"]
 
 
@@ -49,10 +53,6 @@ def write_curves(
     params : dict of (n,) float64 ndarrays
         ``Md`` [Msun], ``Rd`` [kpc], ``Mh`` [Msun], ``c``.
     """
-    from rotcurve.generator import ReferencePrior
-    from rotcurve.io import write_dataset
-    from rotcurve.physics import rotation_curves
-
     r = np.geomspace(0.1, 50.0, 24) if radii is None else np.asarray(radii, dtype=float)
     p = ReferencePrior().sample(n, np.random.default_rng(seed))
     v = rotation_curves(p, r).v_circ
