@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from rotcurve.generator import ReferencePrior
-from rotcurve.io.read import write_dataset
+from rotcurve.io.format import write_dataset
 from rotcurve.physics import rotation_curves
 
 __all__ = ["write_curves", "torch_threads"]
