@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 from rotcurve.errors import ConfigError
 from rotcurve.io.atomic import atomic_write_text
+from rotcurve.validation import is_int, is_number
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -71,14 +72,14 @@ def _convert(value: Any, tp: Any, where: str) -> Any:
             raise ConfigError(f"{where}: {value!r} is not one of {', '.join(map(repr, allowed))}")
         return value
     if tp is float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
+        if not is_number(value, numpy=False):
             raise ConfigError(f"{where}: expected a number, got {value!r}")
         value = float(value)
         if not math.isfinite(value):
             raise ConfigError(f"{where}: must be finite, got {value!r}")
         return value
     if tp is int:
-        if isinstance(value, bool) or not isinstance(value, int):
+        if not is_int(value, numpy=False):
             if isinstance(value, float) and value.is_integer():
                 return int(value)
             raise ConfigError(f"{where}: expected an integer, got {value!r}")
