@@ -67,6 +67,17 @@ def connect(scheduler: Any, *, timeout: float) -> tuple[Any, bool]:
         raise ConfigError("the Dask scheduler address is empty; give one such as tcp://host:8786")
     distributed = _distributed()
     try:
+        # A malformed address is refused before a Client exists: a Client that fails half-way
+        # through its constructor prints a traceback from its finaliser at exit.
+        from distributed.comm import resolve_address
+
+        resolve_address(address)
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(
+            f"the Dask scheduler address {address!r} is malformed ({first_line(exc)}); "
+            "give one such as tcp://host:8786"
+        ) from None
+    try:
         client = distributed.Client(address, timeout=timeout, set_as_default=False)
     except (OSError, TimeoutError, ValueError) as exc:
         reason = first_line(exc)

@@ -184,3 +184,21 @@ def test_a_single_file_written_by_a_dask_worker_while_the_run_holds_the_lock(tmp
     (tmp_path / "ref").mkdir()
     assert digests(out) == digests(generate(300, out=tmp_path / "ref" / "one.h5", **SMALL))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["one.h5", "ref"]
+
+
+def test_a_malformed_scheduler_address_is_one_line_without_a_finaliser_traceback(tmp_path):
+    """A Client that fails inside its constructor printed a TimeoutError traceback at exit."""
+    import subprocess
+    import sys
+
+    pytest.importorskip("distributed")
+    out = tmp_path / "g.h5"
+    proc = subprocess.run(
+        [sys.executable, "-m", "rotcurve.cli.main", "generate", "--n", "600", "--out", str(out),
+         "--radii", "0.1:50:20", "-q", "--scheduler", "not a url", "--scheduler-timeout", "2"],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "malformed" in lines[0] and "Traceback" not in proc.stderr
+    assert not out.exists() and list(tmp_path.iterdir()) == []
