@@ -714,8 +714,8 @@ def build_cases() -> None:
              f"{5e10 * (1 + i / 997):.6e},{1 + i % 7 / 3:.4f},{1e12 * (1 + i / 331):.6e},"
              f"{5 + i % 11}\n" for i in range(3000))),
              tmpfs()), stderr_re="no space|space left|disk")
-    case("ev_stdout_closed", ["evaluate", "--params", "{w}/p.csv", "--out", "{w}/e.h5", "-q"],
-         good,
+    # (without -q: evaluate -q prints nothing on stdout, see ev_quiet_still_says_where)
+    case("ev_stdout_closed", ["evaluate", "--params", "{w}/p.csv", "--out", "{w}/e.h5"], good,
          driver="closed_stdout", exit=141, stderr="empty", allow_new=("**",))
 
     # ---------------------------------------------------------------- train
@@ -1012,6 +1012,11 @@ def build_cases() -> None:
                                      "{w}/g.h5"], exit=0, stderr="empty")
     case("train_ok_stderr_not_a_tty", ["train", "--data", D, "--out", "{w}/r", *TRAIN_ARGS],
          exit=0, stderr="empty")
+    # docs/cli.md: -q keeps "the lines saying where the results went"
+    case("ev_quiet_still_says_where", ["evaluate", "--params", "{w}/p.csv", "--out", "{w}/e.h5",
+                                       "-q"], good, exit=0, stderr="empty",
+         check=lambda ctx, res: [] if "e.h5" in res.stdout else
+         ["with -q nothing on stdout says where the output went"])
     case("encode_ok_stderr_not_a_tty", [a for a in users["encode"] if a != "-q"],
          exit=0, stderr="empty")
 
@@ -1343,7 +1348,7 @@ def classify(case: Case, res: Result) -> None:
     if as_error and not err.strip():
         shape_ok, why = False, "no message on stderr"
     warning = "Warning" in err and not ex.allow_warning
-    accepted = rc == 0 and 0 not in ok
+    accepted = rc == 0 and 0 not in ok and (ex.exit is None or 2 in ok)  # bad input taken
     if ex.stderr_re and not accepted and not re.search(ex.stderr_re, err, re.I):
         res.problems.append(f"stderr does not match /{ex.stderr_re}/ (what the docs promise)")
     if as_error and rc != 2 and not res.internal and rc not in ok:
@@ -1360,7 +1365,7 @@ def classify(case: Case, res: Result) -> None:
         res.klass = "internal"
     elif accepted:
         res.klass = "accepted"
-    elif ex.exit is not None and rc not in ok:
+    elif rc not in ok and not (ex.exit is None and rc != 0):
         res.klass = "wrong-exit"
     elif not shape_ok or warning:
         res.klass = "messy-stderr"
