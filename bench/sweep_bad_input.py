@@ -597,7 +597,7 @@ def build_cases() -> None:
     gen("gen_H0_nan", ["--H0", "nan"])
     gen("gen_Delta_zero", ["--Delta", "0"])
     gen("gen_Delta_inf", ["--Delta", "inf"])
-    gen("gen_Delta_1e30", ["--Delta", "1e30"], exit=(0, 2))
+    gen("gen_Delta_1e30", ["--Delta", "1e30"], exit=(0, 2), stderr="le1")
     gen("gen_workers_zero", ["--workers", "0"])
     gen("gen_workers_negative", ["--workers", "-2"])
     case("gen_workers_huge", ["generate", *SMALL_SHARDED, "--workers", "1000000", "--out",
@@ -784,6 +784,13 @@ def build_cases() -> None:
          allow_new=("**",), heavy=True)
     case("tr_sigint_during_startup", long_train, driver="sigint", wait_delay=1.2, exit=130,
          stderr="le1", allow_new=("**",), heavy=True)
+    # Ctrl-C early, while the command line is still importing / reading: no traceback either
+    for delay in (0.3, 0.7):
+        case(f"tr_sigint_at_{delay}s", long_train, driver="sigint", wait_delay=delay,
+             exit=130, stderr="le1", allow_new=("**",), heavy=True)
+        case(f"gen_sigint_at_{delay}s", ["generate", *SHARDED, "--out", "{w}/g.h5"],
+             driver="sigint", wait_delay=delay, exit=130, stderr="le1", allow_new=("**",),
+             heavy=True)
     case("tr_concurrent_same_run", long_train, driver="concurrent", pre_argv=long_train,
          wait_glob="r.lock", exit=2, stderr_re=r"another|pid \d+|running|in use",
          max_seconds=15, allow_new=("**",), heavy=True)
