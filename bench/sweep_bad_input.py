@@ -584,7 +584,7 @@ def build_cases() -> None:
                      ("inf", "0.1:inf:10"), ("bad_spacing", "0.1:50:10:cubic"),
                      ("garbage", "a:b:c"), ("too_few_fields", "0.1:50"),
                      ("fraction_n", "0.1:50:10.5")]:
-        gen(f"gen_radii_{nm}", ["--radii", spec])
+        gen(f"gen_radii_{nm}", [f"--radii={spec}"])  # '=': argparse takes "-1:..." for an option
     gen("gen_radii_file_missing", ["--radii", "{w}/nope.txt"])
     gen("gen_radii_file_empty", ["--radii", "{w}/r.txt"], put("r.txt", ""))
     gen("gen_radii_file_binary", ["--radii", "{w}/r.txt"], put("r.txt", rbytes(300)))
@@ -753,7 +753,7 @@ def build_cases() -> None:
                       ("--seed", ["-1", "1.5"])]:
         for v in vals:
             vn = v.replace("-", "neg").replace(".", "p")
-            tr(f"tr{opt.replace('-', '_')[1:]}_{vn}", extra=[opt, v])
+            tr(f"tr{opt.replace('-', '_')[1:]}_{vn}", extra=[f"{opt}={v}"])  # '=': "-1e-3"
     tr("tr_model_bad_choice", extra=["--model", "gan"])
     tr("tr_posterior_bad", extra=["--posterior", "triangular"])
     tr("tr_device_bad_choice", extra=["--device", "tpu"])
