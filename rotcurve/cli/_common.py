@@ -53,6 +53,7 @@ __all__ = [
     "add_prior_option",
     "prior_from_args",
     "add_seed_option",
+    "add_parallel_options",
     "check_output_path",
 ]
 
@@ -298,3 +299,20 @@ def add_run_options(p: argparse.ArgumentParser, *, batch_size: bool = True) -> N
     if batch_size:
         p.add_argument("--batch-size", type=positive_int, default=8192, metavar="B", help="examples per forward pass")
     add_common_options(p)
+
+
+def add_parallel_options(parser: argparse.ArgumentParser, *, workers_help: str, scheduler_help: str) -> Any:
+    """``--workers W | --scheduler ADDRESS`` and ``--scheduler-timeout``, in a "parallelism" group.
+
+    Returns the group, so a command can add its own options to it (``generate --shard-size``).
+    """
+    par = parser.add_argument_group("parallelism")
+    where = par.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=positive_int, default=None, metavar="W", help=workers_help)
+    where.add_argument("--scheduler", default=None, metavar="ADDRESS", help=scheduler_help)
+    par.add_argument(
+        "--scheduler-timeout", type=positive_float, default=10.0, metavar="SECONDS",
+        help="how long to wait for the Dask scheduler (default 10)",
+    )
+    return par
+

@@ -20,7 +20,7 @@ import argparse
 import sys
 from typing import Any
 
-from rotcurve.cli._common import add_seed_option, positive_float, positive_int
+from rotcurve.cli._common import add_parallel_options, add_seed_option, positive_float, positive_int
 from rotcurve.errors import ConfigError
 from rotcurve.units import DELTA_DEFAULT, H0_DEFAULT
 
@@ -83,24 +83,10 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="cap on steps per walker; galaxies not converged by then are flagged (default 10000)",
     )
     add_seed_option(p)
-    par = p.add_argument_group("parallelism")
-    where = par.add_mutually_exclusive_group()
-    where.add_argument(
-        "--workers",
-        type=positive_int,
-        default=None,
-        metavar="W",
-        help="local worker processes (default: one per core)",
-    )
-    where.add_argument(
-        "--scheduler",
-        default=None,
-        metavar="ADDRESS",
-        help="run on an existing Dask cluster, e.g. tcp://head:8786 (DIR must be shared with the workers)",
-    )
-    par.add_argument(
-        "--scheduler-timeout", type=positive_float, default=10.0, metavar="SECONDS",
-        help="how long to wait for the Dask scheduler (default 10)",
+    add_parallel_options(
+        p,
+        workers_help="local worker processes (default: one per core)",
+        scheduler_help="run on an existing Dask cluster, e.g. tcp://head:8786 (DIR must be shared with the workers)",
     )
     o = p.add_argument_group("outputs")
     o.add_argument("--no-figures", dest="figures", action="store_false",

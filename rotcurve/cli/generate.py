@@ -22,6 +22,7 @@ from typing import Any
 
 from rotcurve.cli._common import (
     add_common_options,
+    add_parallel_options,
     add_physics_options,
     add_prior_option,
     add_radii_option,
@@ -103,28 +104,11 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     add_prior_option(p)
     add_radii_option(p)
     add_physics_options(p)
-    par = p.add_argument_group("parallelism")
-    where = par.add_mutually_exclusive_group()
-    where.add_argument(
-        "--workers",
-        type=positive_int,
-        default=None,
-        metavar="W",
-        help="local worker processes (default: one per core, 1 when there is one shard)",
-    )
-    where.add_argument(
-        "--scheduler",
-        default=None,
-        metavar="ADDRESS",
-        help="run on an existing Dask cluster, e.g. tcp://head:8786 (needs "
+    par = add_parallel_options(
+        p,
+        workers_help="local worker processes (default: one per core, 1 when there is one shard)",
+        scheduler_help="run on an existing Dask cluster, e.g. tcp://head:8786 (needs "
         "pip install 'rotcurve[dask]' and an output folder shared with the workers)",
-    )
-    par.add_argument(
-        "--scheduler-timeout",
-        type=positive_float,
-        default=10.0,
-        metavar="SECONDS",
-        help="how long to wait for the Dask scheduler (default 10)",
     )
     par.add_argument(
         "--shard-size",
