@@ -45,6 +45,7 @@ import numpy as np
 from rotcurve.errors import ConfigError, DataError
 from rotcurve.generator.radii import RadiiSpec, parse_radii
 from rotcurve.io.atomic import check_output
+from rotcurve.io.csv_table import read_csv
 from rotcurve.io.format import CurveWriter, NonFiniteError
 from rotcurve.io.read import CurveData, open_dataset
 from rotcurve.physics import rotation_curves
@@ -121,16 +122,9 @@ def _missing_columns(source: str, found: Any) -> DataError:
 
 
 def _read_csv_table(path: Path) -> dict[str, Any]:
-    import pandas as pd
-
-    try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True, comment="#")
-    except pd.errors.EmptyDataError:
-        raise DataError(f"parameter table {path} is empty; give a CSV header Md,Rd,Mh,c and rows") from None
-    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
-        raise DataError(
-            f"parameter table {path} is neither HDF5 nor readable CSV ({first_line(exc)})"
-        ) from None
+    frame = read_csv(
+        path, source=f"parameter table {path}", dtype=str, keep_default_na=False
+    )
     frame.columns = [str(c).strip() for c in frame.columns]
     if any(c not in frame.columns for c in PARAM_NAMES):
         raise _missing_columns(f"parameter table {path}", frame.columns)

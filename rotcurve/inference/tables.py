@@ -169,12 +169,9 @@ def read_table(path: str | Path) -> list[Galaxy | BadInput]:
     source = str(path)
     try:
         if suffix == ".csv":
-            import pandas as pd
+            from rotcurve.io.csv_table import read_csv
 
-            try:
-                df = pd.read_csv(path, comment="#", skipinitialspace=True)
-            except pd.errors.EmptyDataError:
-                raise DataError(f"{source}: the file is empty") from None
+            df = read_csv(path, source=source)
             # a CSV's first non-comment line is the header; data rows follow it
             header_line = 1 + _leading_comment_lines(path)
             return galaxies_from_table(df, source=source, line_offset=header_line + 1)

@@ -117,6 +117,11 @@ def _bad_csv(tmp_path, text):
         ("Md,Rd,Mh,c\n1e10,2,1e12,0\n", "row 1, column c: 0 must be positive"),
         ("Md,Rd,Mh,c\n", "has no rows"),
         ("", "is empty"),
+        # one field more than the header on every row: pandas would take the first as
+        # the index and shift the columns (Md would hold the Rd values) without a word
+        ("Md,Rd,Mh,c\n1e10,2,1e12,10,5\n2e10,3,1e12,10,6\n", "line 2 has 5 fields but the header has 4"),
+        ("Md,Rd,Mh,c\n1e10,2,1e12,10\n2e10,3,1e12,10,6\n", "line 3 has 5 fields but the header has 4"),
+        ("# a comment\nMd,Rd,Mh,c\n1e10,2,1e12\n", "row 1, column c: is empty"),
     ],
 )
 def test_bad_tables(tmp_path, capsys, text, message):

@@ -115,5 +115,10 @@ def test_long_table_problems(tmp_path):
         load_galaxies(tmp_path / "empty.csv")
     with pytest.raises(DataError, match="no such file"):
         load_galaxies(tmp_path / "nope.csv")
+    # one trailing field more than the header on every row would shift the columns
+    lines = df.to_csv(index=False).splitlines()
+    (tmp_path / "ragged.csv").write_text("\n".join([lines[0]] + [l + ",9" for l in lines[1:]]) + "\n")
+    with pytest.raises(DataError, match="line 2 has 9 fields but the header has 8"):
+        load_galaxies(tmp_path / "ragged.csv")
     with pytest.raises(DataError, match="two galaxies are called 'A'"):
         load_galaxies([Galaxy("A", R=[1], V=[1], eV=[1]), Galaxy("A", R=[1], V=[1], eV=[1])])
