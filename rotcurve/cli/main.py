@@ -22,6 +22,7 @@ import os
 import sys
 import warnings
 from collections.abc import Sequence
+from typing import Any
 
 from rotcurve._version import __version__
 from rotcurve.errors import RotcurveError
@@ -52,6 +53,13 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> None:  # type: ignore[override]
         self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+    def _print_message(self, message: str, file: Any = None) -> None:
+        # argparse swallows OSError here; a closed stdout must end as 141, as in a command
+        file = file or sys.stderr
+        if message and file is not None:  # None: the stream was closed before Python started
+            file.write(message)
+            file.flush()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -99,8 +107,16 @@ def _replay(caught: list[warnings.WarningMessage]) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        # Ctrl-C while the subcommands are imported, or a reader that has gone
+        # before --help / --version is printed, ends as it does in a command
+        args = build_parser().parse_args(argv)
+    except KeyboardInterrupt:
+        print("rotcurve: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        _stdout_to_devnull()
+        return EXIT_BROKEN_PIPE
     prog = f"rotcurve {args.command}"
     caught: list[warnings.WarningMessage] = []
     try:

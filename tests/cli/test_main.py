@@ -158,3 +158,30 @@ def test_warning_filters_still_apply(monkeypatch, capsys):
         warnings.simplefilter("error", RuntimeWarning)
         assert cli_main.main(["fake"]) == 70
     assert "internal error: RuntimeWarning: turned into an error" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["--version"], ["generate", "--help"]])
+def test_help_and_version_on_a_closed_pipe_exit_141(argv):
+    # the reader is gone before anything is written: 141 and nothing on stderr, like a command
+    proc = subprocess.Popen([sys.executable, "-m", "rotcurve.cli.main", *argv],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    proc.stderr.close()
+    assert proc.wait() == 141 and err == ""
+
+
+def test_interrupt_while_the_commands_are_imported(monkeypatch, capsys):
+    # Ctrl-C in the first moments lands in build_parser's imports, before any command runs
+    import types
+
+    module = types.ModuleType("rotcurve.cli.fake")
+
+    def add_parser(sub):
+        raise KeyboardInterrupt
+
+    module.add_parser = add_parser
+    monkeypatch.setitem(sys.modules, "rotcurve.cli.fake", module)
+    monkeypatch.setattr(cli_main, "COMMAND_MODULES", ("rotcurve.cli.fake",))
+    assert cli_main.main(["fake"]) == 130
+    assert capsys.readouterr().err == "rotcurve: interrupted\n"
