@@ -86,7 +86,23 @@ def _dispatch(*args, report):
 # -- Ctrl-C on the command line -------------------------------------------------------------
 def test_ctrl_c_stops_workers_keeps_finished_shards(tmp_path):
     out = tmp_path / "i.h5"
-    cmd = [sys.executable, "-m", "rotcurve.cli.main", "generate", "--n", "24000", "--shard-size", "1000",
+    # The parent is held at its first progress report until the signal comes, so the
+    # interruption lands mid-run however fast this machine finishes 24 shards.
+    hold = (
+        "import sys, time\n"
+        "import rotcurve.generator.batch as batch\n"
+        "from rotcurve.cli.main import main\n"
+        "real = batch.run_local\n"
+        "def held(*args, on_rows, **kwargs):\n"
+        "    def report(rows):\n"
+        "        on_rows(rows)\n"
+        "        while True:\n"
+        "            time.sleep(0.01)\n"
+        "    return real(*args, on_rows=report, **kwargs)\n"
+        "batch.run_local = held\n"
+        "sys.exit(main(sys.argv[1:]))\n"
+    )
+    cmd = [sys.executable, "-c", hold, "generate", "--n", "24000", "--shard-size", "1000",
            "--radii", "0.5:40:12", "--workers", "2", "--out", str(out), "-q"]  # fmt: skip
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60
