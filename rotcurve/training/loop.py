@@ -74,6 +74,7 @@ from rotcurve.training.rundir import (
     describe_data,
     normalise_spec,
     prepare_run_dir,
+    refuse_started,
 )
 from rotcurve.training.rundir import holds_run_lock
 
@@ -711,6 +712,7 @@ def train(
 _train = train  # ``fit`` has a keyword named ``train``
 
 
+@holds_run_lock  # taken before the folder is looked at: a run in use is named as such
 def fit(
     spec: str | os.PathLike[str],
     run_dir: str | os.PathLike[str],
@@ -766,11 +768,7 @@ def fit(
     device = resolve_device(train_config.device)  # fail before reading anything
     amp_dtype(train_config.amp, device)
     data_config = DataConfig(spec=normalise_spec(text), fractions=tuple(fractions), storage=storage)
-    paths = RunPaths(Path(run_dir))
-    if not resume and not overwrite and paths.is_started():
-        raise OutputExistsError(
-            f"{paths.root} already holds a run; pass --resume to continue it or --overwrite to replace it"
-        )
+    refuse_started(RunPaths(Path(run_dir)), resume=resume, overwrite=overwrite)  # before the data load
     if isinstance(model, ModelConfig):
         default_config(kind, model.input_dim)  # validates the kind
     elif model is not None:

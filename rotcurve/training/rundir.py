@@ -54,6 +54,7 @@ __all__ = [
     "describe_data",
     "normalise_spec",
     "prepare_run_dir",
+    "refuse_started",
     "check_run_root",
     "holds_run_lock",
     "clear_run_dir",
@@ -340,14 +341,19 @@ def prepare_run_dir(
                     root=str(root), diffs="; ".join(diffs), o=OVERWRITE,
                 )
         return paths.last
-    if paths.is_started() and not overwrite:
-        raise OutputExistsError.both(
-            "{root} already holds a run; pass {r} to continue it or {o} to replace it",
-            root=str(root), r=RESUME, o=OVERWRITE,
-        )
+    refuse_started(paths, resume=False, overwrite=overwrite)
     if root.exists() and not os.access(root, os.W_OK | os.X_OK):
         raise DataError(f"{root} is not writable; choose another run folder")
     return None
+
+
+def refuse_started(paths: RunPaths, *, resume: bool, overwrite: bool) -> None:
+    """Raise :class:`OutputExistsError` if ``paths`` holds a run and neither flag is given."""
+    if paths.is_started() and not resume and not overwrite:
+        raise OutputExistsError.both(
+            "{root} already holds a run; pass {r} to continue it or {o} to replace it",
+            root=str(paths.root), r=RESUME, o=OVERWRITE,
+        )
 
 
 def check_run_root(root: str | Path) -> Path:

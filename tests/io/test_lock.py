@@ -187,6 +187,25 @@ def test_train_refuses_a_run_folder_in_use(tmp_path, holder):
     h.release()
 
 
+def test_train_names_the_run_using_a_started_folder(tmp_path, holder):
+    # the first run has written config.json: the second is told about the run in
+    # use (pid), not "already holds a run; pass --resume" (which would collide with it)
+    from rotcurve.testing import write_curves
+    from rotcurve.training import fit
+
+    write_curves(tmp_path / "curves.h5", 60, radii=np.geomspace(0.1, 50.0, 8))
+    run = tmp_path / "runs" / "r"
+    run.mkdir(parents=True)
+    (run / "config.json").write_text("{}")
+    h = holder(run)
+    for resume in (False, True):
+        with pytest.raises(OutputLockedError, match=rf"pid {h.proc.pid}"):
+            fit(tmp_path / "curves.h5", run, resume=resume, train={"epochs": 1, "device": "cpu"},
+                progress=False)
+    assert sorted(p.name for p in run.iterdir()) == ["config.json"]
+    h.release()
+
+
 def test_lock_file_content_is_json(tmp_path):
     with output_lock(tmp_path / "x.h5") as lock:
         assert set(json.loads(lock.read_text())) == {"pid", "host", "started"}

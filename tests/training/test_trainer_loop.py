@@ -131,7 +131,7 @@ def test_resume_needs_a_checkpoint(tmp_path, curves, fit_tiny):
 def test_existing_run_is_not_touched_without_a_flag(tmp_path, curves, fit_tiny):
     fit_tiny(curves, tmp_path / "run", epochs=1)
     files = {p: p.read_bytes() for p in (tmp_path / "run").rglob("*") if p.is_file()}
-    with pytest.raises(OutputExistsError, match="--resume to continue it or --overwrite"):
+    with pytest.raises(OutputExistsError, match="resume=True to continue it or overwrite=True"):
         fit_tiny(curves, tmp_path / "run", epochs=2)
     assert {p: p.read_bytes() for p in files} == files
     res = fit_tiny(curves, tmp_path / "run", epochs=2, overwrite=True)
