@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from rotcurve.errors import DEVICE as _DEVICE
 from rotcurve.errors import DeviceError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -17,7 +18,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["resolve_device"]
 
-_NO_CUDA = "CUDA was requested but no CUDA device is available; use --device cpu or auto"
+_NO_CUDA = "CUDA was requested but no CUDA device is available; use {d} cpu or auto"
 
 
 def resolve_device(device: Any = "auto") -> torch.device:
@@ -47,11 +48,11 @@ def resolve_device(device: Any = "auto") -> torch.device:
         raise DeviceError(f"unknown device {device!r}; use auto, cpu or cuda") from None
     if dev.type == "cuda":
         if not torch.cuda.is_available():
-            raise DeviceError(_NO_CUDA)
+            raise DeviceError.both(_NO_CUDA, d=_DEVICE)
         if dev.index is not None and dev.index >= torch.cuda.device_count():
-            raise DeviceError(
-                f"CUDA device {dev.index} was requested but there are only "
-                f"{torch.cuda.device_count()}; use --device cuda or cpu"
+            raise DeviceError.both(
+                "CUDA device {i} was requested but there are only {n}; use {d} cuda or cpu",
+                i=dev.index, n=torch.cuda.device_count(), d=_DEVICE,
             )
     elif dev.type != "cpu":
         raise DeviceError(f"device {device!r} is not supported; use auto, cpu or cuda")

@@ -50,6 +50,9 @@ OVERWRITE = Option("overwrite=True", "--overwrite")
 RESUME = Option("resume=True", "--resume")
 OUT = Option("out", "--out")
 SHARD_SIZE = Option("shard_size", "--shard-size")
+DEVICE = Option("device", "--device")
+LR = Option("lr", "--lr")
+MODEL_DISC_NFW = Option("model='disc-nfw'", "--model disc-nfw")
 
 
 class RotcurveError(Exception):

@@ -46,7 +46,7 @@ from typing import Any
 # reports.make_report), looked up when quickstart() runs, so that tests can replace them.
 from rotcurve import generator, reports, training
 from rotcurve.devices import resolve_device
-from rotcurve.errors import ConfigError, DataError, OutputExistsError
+from rotcurve.errors import OUT, OVERWRITE, ConfigError, DataError, OutputExistsError
 from rotcurve.run import load_run
 from rotcurve.serialization import save_json
 from rotcurve.validation import check_int
@@ -242,23 +242,23 @@ def summary_line(metrics: dict[str, Any]) -> str:
 def _check_out(out: Path, overwrite: bool) -> None:
     """Refuse an existing folder without ``overwrite``, a file, or an unwritable parent."""
     if out.exists() and not out.is_dir():
-        raise DataError(f"{out} is a file; give a folder for --out")
+        raise DataError.both("{out} is a file; give a folder for {o}", out=out, o=OUT)
     if out.exists() and not overwrite:
-        raise OutputExistsError(
-            f"{out} exists; pass --overwrite to replace the quickstart's files in it, "
-            "or choose another folder with --out"
+        raise OutputExistsError.both(
+            "{out} exists; pass {w} to replace the quickstart's files in it, or choose another folder for {o}",
+            out=out, w=OVERWRITE, o=OUT,
         )
     if out.exists():
         if not os.access(out, os.W_OK | os.X_OK):
-            raise DataError(f"{out} is not writable; choose another --out")
+            raise DataError.both("{out} is not writable; choose another {o}", out=out, o=OUT)
         return
     parent = out.absolute().parent
     while not parent.exists():
         parent = parent.parent
     if not parent.is_dir():
-        raise DataError(f"{out}: {parent} is a file; choose another --out")
+        raise DataError.both("{out}: {parent} is a file; choose another {o}", out=out, parent=parent, o=OUT)
     if not os.access(parent, os.W_OK | os.X_OK):
-        raise DataError(f"{out}: folder {parent} is not writable; choose another --out")
+        raise DataError.both("{out}: folder {parent} is not writable; choose another {o}", out=out, parent=parent, o=OUT)
 
 
 @contextlib.contextmanager

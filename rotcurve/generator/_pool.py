@@ -36,14 +36,20 @@ import traceback
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from rotcurve.errors import RESUME, RotcurveError
+
 __all__ = ["run_local", "start_method", "WorkerDiedError"]
 
 #: Seconds between liveness checks of the workers while no message arrives.
 _POLL_S = 0.2
 
 
-class WorkerDiedError(RuntimeError):
-    """A worker process ended without reporting (killed, out of memory, crashed)."""
+class WorkerDiedError(RotcurveError, RuntimeError):
+    """A worker process ended without reporting (killed, out of memory, crashed).
+
+    Not a bug of the command but of its surroundings: the command line shows it
+    as one line with exit status 2, as it does other errors meant for a person.
+    """
 
 
 class _RemoteTraceback(Exception):
@@ -233,9 +239,10 @@ def run_local(
                 p = procs[w]
                 task = current.get(w)
                 what = f"while running task {task}" if task is not None else "unexpectedly"
-                raise WorkerDiedError(
-                    f"worker process {p.pid} ended {what} (exit code {p.exitcode}); "
-                    "finished shards are kept: rerun with --resume"
+                raise WorkerDiedError.both(
+                    "worker process {pid} ended {what} (exit code {code}; killed or out of memory?); "
+                    "finished work is kept: rerun with {r}",
+                    pid=p.pid, what=what, code=p.exitcode, r=RESUME,
                 )
 
     try:

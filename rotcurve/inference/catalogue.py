@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rotcurve.errors import ConfigError, DataError, OutputExistsError
+from rotcurve.errors import MODEL_DISC_NFW, OVERWRITE, RESUME, ConfigError, DataError, OutputExistsError
 from rotcurve.inference.fit import FitSetup, choose_model, run_fit
 from rotcurve.inference.galaxy import BadInput, Galaxy
 from rotcurve.inference.result import GalaxyFit
@@ -150,25 +150,31 @@ def _keys(items: Sequence[Galaxy | BadInput]) -> list[str]:
 
 def _prepare_out(out: Path, settings: dict[str, Any], *, overwrite: bool, resume: bool) -> None:
     if overwrite and resume:
-        raise ConfigError("give either overwrite or resume, not both")
+        raise ConfigError.both("give either {o} or {r}, not both", o=OVERWRITE, r=RESUME)
     if out.exists() and not out.is_dir():
         raise DataError(f"{out} is a file; give a folder for the outputs")
     present = [name for name in OUTPUTS if (out / name).exists()]
     config = out / "fit_config.json"
     if present and resume:
         if not config.is_file():
-            raise ConfigError(f"{out}: no fit_config.json to resume from; run without --resume (or --overwrite)")
+            raise ConfigError.both(
+                "{out}: no fit_config.json to resume from; run without {r} (or with {o})", out=out, r=RESUME, o=OVERWRITE
+            )
         try:
             old = json.loads(config.read_text())
         except (OSError, json.JSONDecodeError) as exc:
-            raise ConfigError(f"{config}: unreadable ({exc}); use --overwrite") from None
+            raise ConfigError.both("{config}: unreadable ({exc}); use {o}", config=config, exc=exc, o=OVERWRITE) from None
         if old.get("settings") != json.loads(json.dumps(settings)):
-            raise ConfigError(
-                f"{out} was fitted with other settings (model, prior, H0, method or seed); "
-                "use the same settings with --resume, or --overwrite"
+            raise ConfigError.both(
+                "{out} was fitted with other settings (model, prior, H0, method or seed); "
+                "use the same settings with {r}, or {o}",
+                out=out, r=RESUME, o=OVERWRITE,
             )
     elif present and not overwrite:
-        raise OutputExistsError(f"{out} already holds fit outputs ({', '.join(present)}); pass --overwrite or --resume")
+        raise OutputExistsError.both(
+            "{out} already holds fit outputs ({present}); pass {o} or {r}",
+            out=out, present=", ".join(present), o=OVERWRITE, r=RESUME,
+        )
     elif present:
         for name in present:
             p = out / name
@@ -296,9 +302,10 @@ def fit_catalogue(
     readable = [g for g in items if isinstance(g, Galaxy)]
     needed = setup.model.required_columns
     if needed and readable and not any(all(getattr(g, c) is not None for c in needed) for g in readable):
-        raise DataError(
-            f"no galaxy has the {', '.join(needed)} column{'s' if len(needed) > 1 else ''} that the "
-            f"{setup.model.name} model needs; use --model disc-nfw for curves without observed baryons"
+        raise DataError.both(
+            "no galaxy has the {cols} column{s} that the {name} model needs; "
+            "use {m} for curves without observed baryons",
+            cols=", ".join(needed), s="s" if len(needed) > 1 else "", name=setup.model.name, m=MODEL_DISC_NFW,
         )
     resolved = setup.to_dict()
     settings_json = json.dumps(resolved, sort_keys=True)

@@ -122,9 +122,10 @@ class FitModel(abc.ABC):
         """Raise :class:`DataError` if the galaxy lacks a column the model needs."""
         missing = [c for c in self.required_columns if getattr(galaxy, c) is None]
         if missing:
+            # a per-galaxy reason, listed in the outputs: worded for either interface
             raise DataError(
                 f"galaxy {galaxy.name} has no {', '.join(missing)} column; the {self.name} model needs the "
-                "observed baryons (use --model disc-nfw for curves without them)"
+                "observed baryons (fit curves without them with the disc-nfw model)"
             )
 
     def parameters(self, galaxy: Galaxy) -> tuple[Parameter, ...]:

@@ -51,7 +51,7 @@ import numpy as np
 from scipy import special
 
 from rotcurve.serialization import from_dict, load_toml, to_dict
-from rotcurve.errors import ConfigError, DataError
+from rotcurve.errors import ConfigError, DataError, Option
 from rotcurve.generator.priors import ReferencePrior
 from rotcurve.inference.galaxy import Galaxy
 from rotcurve.inference.halos import Halo, m200_from_v200
@@ -439,9 +439,10 @@ class FitPrior(abc.ABC):
     def check_model(self, model: FitModel) -> None:
         """Raise :class:`ConfigError` if the prior does not apply to ``model``."""
         if self.models is not None and model.name not in self.models:
-            raise ConfigError(
-                f"the {self.kind} prior is for the {', '.join(self.models)} model, not {model.name}; "
-                "use --prior flat or lcdm"
+            raise ConfigError.both(
+                "the {kind} prior is for the {models} model, not {name}; use {p}",
+                kind=self.kind, models=", ".join(self.models), name=model.name,
+                p=Option("prior='flat' or 'lcdm'", "--prior flat or lcdm"),
             )
 
     @abc.abstractmethod

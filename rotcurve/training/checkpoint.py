@@ -48,7 +48,7 @@ from typing import TYPE_CHECKING, Any
 
 from rotcurve._version import __version__
 from rotcurve.datasets.normaliser import normaliser_from_state
-from rotcurve.errors import CheckpointError, ConfigError, DataError
+from rotcurve.errors import OVERWRITE, CheckpointError, ConfigError, DataError
 from rotcurve.io.atomic import atomic_path
 from rotcurve.serialization import from_dict, to_dict
 from rotcurve.training.config import TrainConfig
@@ -323,17 +323,19 @@ def check_resumable(
     """
     old = raw["data"]
     if old.get("fingerprint") != data_desc["fingerprint"] or old.get("sizes") != data_desc["sizes"]:
-        raise DataError(
-            f"cannot resume {run}: the data differ from those the run started with "
-            f"({old.get('spec')}, {old.get('n')} rows); use the same file, or --overwrite to start again"
+        raise DataError.both(
+            "cannot resume {run}: the data differ from those the run started with "
+            "({spec}, {n} rows); use the same file, or {o} to start again",
+            run=run, spec=old.get("spec"), n=old.get("n"), o=OVERWRITE,
         )
     if raw["model_config"] != to_dict(model_config) or {
         **_saved_train_config(raw["train_config"]),
         "device": None,
     } != {**to_dict(train_config), "device": None}:
-        raise ConfigError(
-            f"cannot resume {run}: {source} was written with other settings; "
-            "use the same options, or --overwrite to start again"
+        raise ConfigError.both(
+            "cannot resume {run}: {source} was written with other settings; "
+            "use the same options, or {o} to start again",
+            run=run, source=source, o=OVERWRITE,
         )
 
 

@@ -54,7 +54,7 @@ from typing import TYPE_CHECKING, Any
 
 from rotcurve.datasets.kinds import kind_for_spec
 from rotcurve.datasets.loading import load_training_data
-from rotcurve.errors import ConfigError, DataError, OutputExistsError, TrainingError
+from rotcurve.errors import LR, ConfigError, DataError, OutputExistsError, TrainingError
 from rotcurve.seeds import TRAIN_STREAM, stream_seed
 from rotcurve.training.checkpoint import (
     check_resumable,
@@ -511,9 +511,10 @@ def _check_diverged(run: _Run, stats: _EpochStats) -> None:
         if run.last_saved
         else "no checkpoint had been written yet"
     )
-    raise TrainingError(
-        f"training diverged at epoch {run.epoch}, {where}: {what} (lr {stats.lr:.3g}); {kept}; "
-        "lower the learning rate (--lr) or keep gradient clipping on"
+    raise TrainingError.both(
+        "training diverged at epoch {epoch}, {where}: {what} (lr {lr:.3g}); {kept}; "
+        "lower the learning rate ({opt}) or keep gradient clipping on",
+        epoch=run.epoch, where=where, what=what, lr=stats.lr, kept=kept, opt=LR,
     )
 
 
@@ -524,10 +525,10 @@ def _validate(run: _Run) -> dict[str, float] | None:
     cfg = run.cfg
     val = evaluate(run.model, run.val_split, batch_size=cfg.eval_batch_size, seed=cfg.seed, amp=run.amp)
     if not math.isfinite(val["loss"]):
-        raise TrainingError(
-            f"training diverged at epoch {run.epoch}: the validation loss is {val['loss']}; "
-            f"the last good checkpoint {run.paths.last} (epoch {run.last_saved}) is kept; "
-            "lower the learning rate (--lr)"
+        raise TrainingError.both(
+            "training diverged at epoch {epoch}: the validation loss is {loss}; "
+            "the last good checkpoint {last} (epoch {saved}) is kept; lower the learning rate ({opt})",
+            epoch=run.epoch, loss=val["loss"], last=run.paths.last, saved=run.last_saved, opt=LR,
         )
     return val
 

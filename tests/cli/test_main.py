@@ -8,7 +8,8 @@ import sys
 import pytest
 
 from rotcurve.cli import main as cli_main
-from rotcurve.errors import ConfigError
+from rotcurve.errors import RESUME, ConfigError
+from rotcurve.generator._pool import WorkerDiedError
 
 
 def test_version(capsys):
@@ -44,6 +45,9 @@ def _fake_command(exc):
         (ConfigError("bad prior; fix it"), 2, "error: bad prior; fix it"),
         (PermissionError(13, "Permission denied", "/nope/x.h5"), 2, "/nope/x.h5: Permission denied"),
         (KeyboardInterrupt(), 130, "interrupted"),
+        # a worker killed (OOM killer, kill -9) is the machine's doing, not a bug: exit 2
+        (WorkerDiedError.both("worker process 7 ended; rerun with {r}", r=RESUME), 2,
+         "error: worker process 7 ended; rerun with --resume"),
         (ZeroDivisionError("oops"), 70, "internal error: ZeroDivisionError: oops"),
     ],
 )
@@ -116,7 +120,8 @@ _WARN_THEN = """
 import sys, types, warnings
 import numpy as np
 from rotcurve.cli import main as m
-from rotcurve.errors import ConfigError
+from rotcurve.errors import RESUME, ConfigError
+from rotcurve.generator._pool import WorkerDiedError
 
 def run(args):
     np.log(np.array([-1.0]))                       # numpy: RuntimeWarning invalid value

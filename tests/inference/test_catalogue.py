@@ -81,7 +81,7 @@ def test_posteriors_file_schema(fitted):
 
 def test_existing_outputs_resume_and_overwrite(sparc_folder, fitted, tmp_path):
     _, out = fitted
-    with pytest.raises(OutputExistsError, match="pass --overwrite or --resume"):
+    with pytest.raises(OutputExistsError, match="pass overwrite=True or resume=True"):
         fit_catalogue(sparc_folder, out, H0=73.0, settings=FAST, workers=1, progress=False)
     with pytest.raises(ConfigError, match="other settings"):
         fit_catalogue(sparc_folder, out, H0=70.0, settings=FAST, workers=1, progress=False, resume=True)

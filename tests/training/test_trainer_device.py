@@ -21,7 +21,7 @@ def test_cpu_and_auto():
 def test_cuda_without_cuda_is_a_clear_error():
     with pytest.raises(DeviceError) as exc:
         resolve_device("cuda")
-    assert str(exc.value) == "CUDA was requested but no CUDA device is available; use --device cpu or auto"
+    assert str(exc.value) == "CUDA was requested but no CUDA device is available; use device cpu or auto"
 
 
 def test_unknown_device():
