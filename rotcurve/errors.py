@@ -52,6 +52,7 @@ OUT = Option("out", "--out")
 SHARD_SIZE = Option("shard_size", "--shard-size")
 DEVICE = Option("device", "--device")
 LR = Option("lr", "--lr")
+DOWNLOAD = Option("rotcurve.datasets.download_mnist(DIR)", "--download")
 MODEL_DISC_NFW = Option("model='disc-nfw'", "--model disc-nfw")
 
 

@@ -78,7 +78,7 @@ import numpy as np
 
 from rotcurve.datasets.mnist import MNIST_FILES, download_mnist, find_mnist_files, load_mnist
 from rotcurve.datasets.splits import SPLITS, check_fractions, split_indices
-from rotcurve.errors import ConfigError, DataError
+from rotcurve.errors import DOWNLOAD, ConfigError, DataError
 from rotcurve.io.read import open_dataset
 from rotcurve.units import to_value
 
@@ -689,17 +689,17 @@ class MnistKind(DataKind):
         """
         directory = Path(directory)
         if not directory.is_dir():
-            raise DataError(
-                f"{directory}: no such folder for MNIST; check the path or use --download "
-                "to fetch the files"
+            raise DataError.both(
+                "{d}: no such folder for MNIST; check the path or use {dl} to fetch the files",
+                d=directory, dl=DOWNLOAD,
             )
         found = find_mnist_files(directory)
         have_train = found["train-images"] is not None or found["train-labels"] is not None
         have_test = found["t10k-images"] is not None or found["t10k-labels"] is not None
         if not (have_train or have_test):
-            raise DataError(
-                f"{directory}: no MNIST files ({', '.join(MNIST_FILES.values())}, raw or .gz); put them "
-                "there or use --download"
+            raise DataError.both(
+                "{d}: no MNIST files ({names}, raw or .gz); put them there or use {dl}",
+                d=directory, names=", ".join(MNIST_FILES.values()), dl=DOWNLOAD,
             )
         images: dict[str, np.ndarray] = {}
         labels: dict[str, np.ndarray] = {}

@@ -33,7 +33,7 @@ from typing import Literal
 import numpy as np
 
 from rotcurve.datasets.idx import read_idx_bytes
-from rotcurve.errors import ConfigError, DataError
+from rotcurve.errors import DOWNLOAD, ConfigError, DataError
 from rotcurve.io.atomic import atomic_path
 
 __all__ = [
@@ -208,7 +208,7 @@ def load_mnist(
         raise ConfigError(f"MNIST split must be 'train' or 'test', got {split!r}")
     directory = Path(directory)
     if not directory.is_dir():
-        raise DataError(f"{directory}: no such folder for MNIST; check the path or use --download")
+        raise DataError.both("{d}: no such folder for MNIST; check the path or use {dl}", d=directory, dl=DOWNLOAD)
     prefix = _PARTS[split]
     found = find_mnist_files(directory, checksums=checksums)
     paths = {}

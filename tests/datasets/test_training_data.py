@@ -283,7 +283,7 @@ def test_mnist_errors(tmp_path, mnist_factory):
     with pytest.raises(DataError, match="no such folder"):
         load_training_data(f"mnist:{tmp_path / 'nope'}")
     (tmp_path / "empty").mkdir()
-    with pytest.raises(DataError, match="no MNIST files .*--download"):
+    with pytest.raises(DataError, match="no MNIST files .*download_mnist"):
         load_training_data(f"mnist:{tmp_path / 'empty'}")
     mnist_factory(tmp_path / "half", n_test=30)
     (tmp_path / "half" / "t10k-labels-idx1-ubyte.gz").unlink()
