@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from rotcurve.errors import ConfigError
+from rotcurve.errors import ConfigError, Option
 
 __all__ = [
     "is_int",
@@ -79,14 +79,15 @@ def is_number(value: Any, *, numpy: bool = True) -> bool:
 
 
 def check_int(
-    name: str, value: Any, *, minimum: int = 1, maximum: int | None = None, numpy: bool = True
+    name: str | Option, value: Any, *, minimum: int = 1, maximum: int | None = None, numpy: bool = True
 ) -> int:
     """``value`` as an ``int`` after checking it is an integer in ``[minimum, maximum]``.
 
     Parameters
     ----------
-    name : str
-        The argument's name, for the message.
+    name : str or Option
+        The argument's name, for the message; an :class:`~rotcurve.errors.Option`
+        names it as Python and as the command line spell it.
     value : object
         The value given.
     minimum : int, keyword-only
@@ -108,11 +109,11 @@ def check_int(
         ``{name} must be an integer <= {maximum}, got ...`` above ``maximum``.
     """
     if not is_int(value, numpy=numpy):
-        raise ConfigError(f"{name} must be an integer >= {minimum}, got {value!r}")
+        raise ConfigError.both("{n} must be an integer >= {m}, got {v!r}", n=name, m=minimum, v=value)
     if value < minimum:
-        raise ConfigError(f"{name} must be an integer >= {minimum}, got {int(value)}")
+        raise ConfigError.both("{n} must be an integer >= {m}, got {v}", n=name, m=minimum, v=int(value))
     if maximum is not None and value > maximum:
-        raise ConfigError(f"{name} must be an integer <= {maximum}, got {int(value)}")
+        raise ConfigError.both("{n} must be an integer <= {m}, got {v}", n=name, m=maximum, v=int(value))
     return int(value)
 
 

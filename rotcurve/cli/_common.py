@@ -97,6 +97,30 @@ def positive_int(text: str) -> int:
     return value
 
 
+def int_between(low: int, high: int) -> Any:
+    """argparse type: an integer in ``[low, high]`` (named in the error, e.g. ``'1e9' must be <= 200000``)."""
+
+    def convert(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            try:
+                as_float = float(text)
+            except ValueError:
+                raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+            if not as_float.is_integer():
+                raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+            value = int(as_float)
+        if value < low:
+            raise argparse.ArgumentTypeError(f"{text!r} must be >= {low}")
+        if value > high:
+            raise argparse.ArgumentTypeError(f"{text!r} must be <= {high}")
+        return value
+
+    convert.__name__ = f"integer in [{low}, {high}]"
+    return convert
+
+
 def nonnegative_int(text: str) -> int:
     """argparse type: an integer >= 0 (e.g. a seed)."""
     try:

@@ -20,9 +20,15 @@ import argparse
 import sys
 from typing import Any
 
-from rotcurve.cli._common import add_parallel_options, add_seed_option, positive_float, positive_int
+from rotcurve.cli._common import add_parallel_options, add_seed_option, int_between, positive_float
 from rotcurve.errors import ConfigError
 from rotcurve.units import DELTA_DEFAULT, H0_DEFAULT
+
+#: Upper limits of the sampler flags: a step of 4,096 walkers already costs
+#: seconds per galaxy, and 10 million steps per walker hours; beyond that a run
+#: would exhaust memory (the chain is walkers x steps x parameters) long before it ends.
+MAX_WALKERS = 4096
+MAX_STEPS = 10_000_000
 
 __all__ = ["add_parser", "run"]
 
@@ -77,9 +83,10 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         help=f"overdensity of the halo mass Mh (default {DELTA_DEFAULT:g}); V200, C200 are always 200c",
     )
     s = p.add_argument_group("sampler")
-    s.add_argument("--walkers", type=positive_int, default=None, metavar="N", help="emcee walkers (default 48)")
+    s.add_argument("--walkers", type=int_between(1, MAX_WALKERS), default=None, metavar="N",
+                   help=f"emcee walkers (default 48, at most {MAX_WALKERS})")
     s.add_argument(
-        "--max-steps", type=positive_int, default=None, metavar="N",
+        "--max-steps", type=int_between(1, MAX_STEPS), default=None, metavar="N",
         help="cap on steps per walker; galaxies not converged by then are flagged (default 10000)",
     )
     add_seed_option(p)

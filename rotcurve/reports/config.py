@@ -8,7 +8,7 @@ from typing import Any
 
 from rotcurve.analysis.latents import REGRESSORS
 from rotcurve.analysis.twosample import CLASSIFIERS
-from rotcurve.errors import ConfigError
+from rotcurve.errors import ConfigError, Option
 from rotcurve.seeds import seed31
 from rotcurve.validation import check_int, is_int
 
@@ -20,6 +20,7 @@ __all__ = [
     "TARGETS",
     "STREAMS",
     "MAX_CORNER_DIMS",
+    "LIMITS",
     "stream_seed",
     "positive_int",
 ]
@@ -43,6 +44,25 @@ STREAMS: dict[str, int] = {
 }
 #: Corner plots of more dimensions than this are left out (unreadable, slow).
 MAX_CORNER_DIMS: int = 12
+
+
+#: Allowed range of each integer setting, (minimum, maximum).  The maxima keep a
+#: report within memory and hours, not days: the validity test fits every
+#: generated curve, the C2ST trains a classifier on them, a 1,200-dpi figure is
+#: print quality; the seed is any integer >= 0.
+LIMITS: dict[str, tuple[int, int | None]] = {
+    "n_samples": (10, 200_000),
+    "n_curves": (10, 10_000_000),
+    "seed": (0, None),
+    "posterior_curves": (1, 100_000),
+    "posterior_draws": (1, 1_000),
+    "folds": (2, 20),
+    "tsne_points": (10, 20_000),
+    "dpi": (20, 1_200),
+}
+
+#: The settings ``rotcurve report`` has a flag for (errors name the flag there).
+CLI_FLAGS: dict[str, str] = {"n_samples": "--n-samples", "n_curves": "--n-curves", "seed": "--seed", "dpi": "--dpi"}
 
 
 def stream_seed(seed: int, name: str) -> int:
@@ -99,14 +119,9 @@ class ReportConfig:
     dpi: int = 100
 
     def __post_init__(self) -> None:
-        check_int("n_samples", self.n_samples, minimum=10)
-        check_int("n_curves", self.n_curves, minimum=10)
-        check_int("seed", self.seed, minimum=0)
-        check_int("posterior_curves", self.posterior_curves)
-        check_int("posterior_draws", self.posterior_draws)
-        check_int("folds", self.folds, minimum=2)
-        check_int("tsne_points", self.tsne_points, minimum=10)
-        check_int("dpi", self.dpi, minimum=20)
+        for name, (low, high) in LIMITS.items():
+            label = Option(name, CLI_FLAGS[name]) if name in CLI_FLAGS else name
+            check_int(label, getattr(self, name), minimum=low, maximum=high)
         if self.regressor not in REGRESSORS:
             raise ConfigError(f"unknown regressor {self.regressor!r}; choose one of {', '.join(REGRESSORS)}")
         if self.classifier not in CLASSIFIERS:

@@ -104,3 +104,34 @@ def test_train_interrupt_says_how_to_go_on(tmp_path, data, capsys, monkeypatch, 
     assert main(["train", "--data", str(data), "--out", str(out), "-q", *extra]) == 130
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("rotcurve train: interrupted") and text in err[0]
+
+
+@pytest.mark.parametrize(
+    ("argv", "text"),
+    [
+        (["report", "--n-samples", "1000000000"], "--n-samples must be an integer <= 200000, got 1000000000"),
+        (["report", "--dpi", "100000"], "--dpi must be an integer <= 1200, got 100000"),
+    ],
+)
+def test_report_sizes_have_stated_limits(tiny, tmp_path, capsys, argv, text):
+    out = tmp_path / "rep"
+    line = _one_line_error(capsys, [argv[0], "--run", str(tiny / "run"), "--data", str(tiny / "curves.h5"),
+                                    "--out", str(out), *argv[1:], "-q"])
+    assert line == f"rotcurve report: error: {text}"
+    assert not out.exists()
+
+
+def test_report_limits_in_python_name_the_arguments():
+    from rotcurve.errors import ConfigError
+    from rotcurve.reports.config import ReportConfig
+
+    with pytest.raises(ConfigError, match=r"^n_samples must be an integer <= 200000, got 1000000000$"):
+        ReportConfig(n_samples=10**9)
+
+
+@pytest.mark.parametrize(("flag", "limit"), [("--walkers", 4096), ("--max-steps", 10_000_000)])
+def test_fit_sampler_sizes_have_stated_limits(tmp_path, capsys, flag, limit):
+    line = _usage_error(capsys, ["fit", "--data", str(tmp_path / "x.csv"), "--out", str(tmp_path / "o"),
+                                 flag, "1e9"])
+    assert line.startswith(f"rotcurve fit: error: argument {flag}: '1e9' must be <= {limit}")
+    assert not (tmp_path / "o").exists()
