@@ -526,21 +526,25 @@ def _shard_files(out: Path) -> list[Path]:
     return sorted(p for p in sdir.iterdir() if _SHARD_RE.match(p.name))
 
 
-def _check_shard(path: Path, index: int, request: GenerateRequest) -> None:
-    """A finished shard is a valid file of shard ``index`` of ``request``."""
+def _check_shard(path: Path, index: int, request: GenerateRequest) -> str | None:
+    """Whether a finished shard is shard ``index`` of ``request``: None if it reads
+    as one, why not if it cannot be opened at all (truncated, overwritten: the
+    caller writes it again, as the shard folder's request.json matched), and an
+    error if it is a readable shard of another request."""
     start, stop = request.bounds(index)
     try:
         with open_dataset(path) as ds:
             recorded = ds.attrs.get("generate_request")
             ok_index = ds.attrs.get("shard_index") == index and ds.attrs.get("row_start") == start
             rows = ds.n
-    except DataError as exc:
-        raise _invalid(path, str(exc)) from None
+    except DataError:
+        return _damage(path)
     diffs = request.differences(recorded)
     if diffs:
         raise _mismatch(path, diffs)
     if not ok_index or rows != stop - start:
         raise _invalid(path, f"it is not shard {index} (rows {start}:{stop}) of this request")
+    return None
 
 
 def _plan(out: Path, request: GenerateRequest, *, overwrite: bool, resume: bool) -> _Plan:
@@ -603,8 +607,9 @@ def _plan(out: Path, request: GenerateRequest, *, overwrite: bool, resume: bool)
     for index, path in sorted(shards.items()):
         if index >= request.n_shards or path != shard_path(out, index):
             raise _mismatch(sdir, [f"{path.name} is not one of the {request.n_shards} shards now"])
-        _check_shard(path, index, request)
-        why = checked[path] if path in checked else _damage(path)
+        why = _check_shard(path, index, request)
+        if why is None:
+            why = checked[path] if path in checked else _damage(path)
         if why is not None:
             log.warning("%s is damaged (%s); writing it again", path.name, why)
             continue

@@ -128,15 +128,20 @@ def test_resume_refuses_another_version(run_dir, monkeypatch):
         small(out, resume=True)
 
 
-def test_resume_refuses_a_damaged_shard(run_dir):
+def test_resume_rewrites_a_truncated_shard(run_dir, reference, caplog):
+    # before: "shard-00001.h5 cannot be resumed; use overwrite=True" (all shards lost)
+    import logging
+
     out = small(run_dir / "r.h5")
     out.unlink()
     shard = shard_path(out, 1)
     data = shard.read_bytes()
     shard.write_bytes(data[: len(data) // 2])  # truncated behind rotcurve's back
-    with pytest.raises(DataError, match="shard-00001.h5 cannot be resumed.*overwrite=True"):
+    with caplog.at_level(logging.WARNING, logger="rotcurve.generator"):
         small(out, resume=True)
-    assert not out.exists()
+    assert digests(out) == reference  # the bytes of an uninterrupted run
+    said = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(said) == 1 and said[0].startswith("shard-00001.h5 is damaged") and "writing it again" in said[0]
 
 
 def test_resume_refuses_a_shard_from_elsewhere(run_dir):
