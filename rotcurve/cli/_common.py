@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -66,12 +67,24 @@ QUIET_HELP = "no progress bars or notes; the lines saying where the results went
 def add_common_options(parser: argparse.ArgumentParser, *, quiet_help: str = QUIET_HELP) -> None:
     """Add the options every subcommand has, spelled the same everywhere: ``-q/--quiet``.
 
-    Commands read ``args.quiet`` and pass ``progress=not args.quiet`` on; the
+    Commands read ``args.quiet`` and pass ``progress=show_progress(args)`` on; the
     final lines saying where the results went are printed either way (the
     result of ``score`` is its JSON).  ``quiet_help`` only rewords the help
     of a command whose quiet mode drops more.
     """
     parser.add_argument("-q", "--quiet", action="store_true", help=quiet_help)
+
+
+def show_progress(args: argparse.Namespace) -> bool:
+    """Whether a command shows progress bars: not with ``-q``, and only when stderr is
+    a terminal (a log file or a pipe gets no bar lines; notes and warnings still go there)."""
+    if getattr(args, "quiet", False):
+        return False
+    stream = sys.stderr
+    try:
+        return stream is not None and stream.isatty()
+    except (AttributeError, ValueError):  # replaced or closed stream
+        return False
 
 
 # -- converters ----------------------------------------------------------------------

@@ -20,7 +20,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from rotcurve.cli._common import add_run_options, check_output_path
+from rotcurve.cli._common import add_run_options, check_output_path, show_progress
 
 __all__ = ["add_parser", "run"]
 
@@ -61,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
         split=args.split,
         overwrite=args.overwrite,
         batch_size=args.batch_size,
-        progress=not args.quiet,
+        progress=show_progress(args),
     )
     which = f"the {args.split} split of " if args.split else ""
     print(f"wrote the posteriors (d = {model_run.latent_dim}) of {which}{args.data} to {out}")

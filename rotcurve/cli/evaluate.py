@@ -38,6 +38,7 @@ from rotcurve.cli._common import (
     check_output_path,
     physics_from_args,
     positive_int,
+    show_progress,
     storage_from_args,
 )
 
@@ -91,12 +92,11 @@ def run(args: argparse.Namespace) -> int:
         **physics_from_args(args),
         **storage_from_args(args),
         block_size=args.block_size,
-        progress=not args.quiet,
+        progress=show_progress(args),
     )
-    if not args.quiet:
-        with open_dataset(out) as ds:
-            n, n_radii = ds.n, ds.n_radii
-        print(f"wrote {n} curves x {n_radii} radii to {out} ({out.stat().st_size / 2**20:.2f} MiB)")
+    with open_dataset(out) as ds:  # where the results went: printed with -q too
+        n, n_radii = ds.n, ds.n_radii
+    print(f"wrote {n} curves x {n_radii} radii to {out} ({out.stat().st_size / 2**20:.2f} MiB)")
     return 0
 
 

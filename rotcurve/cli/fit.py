@@ -20,7 +20,13 @@ import argparse
 import sys
 from typing import Any
 
-from rotcurve.cli._common import add_parallel_options, add_seed_option, int_between, positive_float
+from rotcurve.cli._common import (
+    add_parallel_options,
+    add_seed_option,
+    int_between,
+    positive_float,
+    show_progress,
+)
 from rotcurve.errors import ConfigError
 from rotcurve.units import DELTA_DEFAULT, H0_DEFAULT
 
@@ -133,7 +139,7 @@ def run(args: argparse.Namespace) -> int:
             scheduler_timeout=args.scheduler_timeout,
             figures=args.figures,
             report=args.report,
-            progress=not args.quiet,
+            progress=show_progress(args),
             overwrite=args.overwrite,
             resume=args.resume,
         )

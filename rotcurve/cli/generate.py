@@ -30,6 +30,7 @@ from rotcurve.cli._common import (
     add_storage_options,
     positive_float,
     positive_int,
+    show_progress,
     storage_from_args,
 )
 from rotcurve.errors import ConfigError
@@ -177,7 +178,7 @@ def run(args: argparse.Namespace) -> int:
                 dtype=storage["dtype"],
                 components=storage["components"],
                 compression=storage["compression"],
-                progress=not args.quiet,
+                progress=show_progress(args),
                 scheduler_timeout=args.scheduler_timeout,
             )
     except KeyboardInterrupt:

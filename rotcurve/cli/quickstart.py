@@ -19,7 +19,13 @@ import argparse
 import sys
 from typing import Any
 
-from rotcurve.cli._common import add_common_options, nonnegative_int, positive_int, thread_count
+from rotcurve.cli._common import (
+    add_common_options,
+    nonnegative_int,
+    positive_int,
+    show_progress,
+    thread_count,
+)
 
 __all__ = ["add_parser", "run"]
 
@@ -108,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
             seed=args.seed,
             device=args.device,
             overwrite=args.overwrite,
-            progress=not args.quiet,
+            progress=show_progress(args),
             n_curves=args.n_curves,
             epochs=args.epochs,
             n_samples=args.n_samples,

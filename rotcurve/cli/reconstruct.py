@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from rotcurve.cli._common import add_run_options, check_output_path
+from rotcurve.cli._common import add_run_options, check_output_path, show_progress
 
 __all__ = ["add_parser", "run"]
 
@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
     check_output_path(args.out, overwrite=args.overwrite)
     model_run = load_run(args.run, which=args.which, device=args.device)
     out = model_run.reconstruct_file(
-        args.data, args.out, overwrite=args.overwrite, batch_size=args.batch_size, progress=not args.quiet
+        args.data, args.out, overwrite=args.overwrite, batch_size=args.batch_size, progress=show_progress(args)
     )
     print(f"wrote the reconstructions of {args.data} (km/s) to {out}")
     return 0

@@ -16,7 +16,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from rotcurve.cli._common import add_run_options, nonnegative_int, positive_int
+from rotcurve.cli._common import add_run_options, nonnegative_int, positive_int, show_progress
 
 __all__ = ["add_parser", "run"]
 
@@ -78,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
         n_curves=args.n_curves,
         seed=args.seed,
         overwrite=args.overwrite,
-        progress=not args.quiet,
+        progress=show_progress(args),
         which=args.which,
         device=args.device,
         options={"n_jobs": args.jobs, "dpi": args.dpi},

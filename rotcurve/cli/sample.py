@@ -21,7 +21,13 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from rotcurve.cli._common import add_run_options, check_output_path, nonnegative_int, positive_int
+from rotcurve.cli._common import (
+    add_run_options,
+    check_output_path,
+    nonnegative_int,
+    positive_int,
+    show_progress,
+)
 from rotcurve.errors import ConfigError
 
 __all__ = ["add_parser", "run", "check_sample_size"]
@@ -105,7 +111,7 @@ def run(args: argparse.Namespace) -> int:
     check_sample_size(args.n, int(model_run.model_config.input_dim), args.out)
     how = "the prior"
     if args.source != "prior":
-        fitted = model_run.aggregates(progress=not args.quiet)
+        fitted = model_run.aggregates(progress=show_progress(args))
         kind = fitted.choice if args.source == "aggregate" else args.source
         how = f"the {kind} latent aggregate"
     out = model_run.sample_file(
@@ -115,7 +121,7 @@ def run(args: argparse.Namespace) -> int:
         source=args.source,
         overwrite=args.overwrite,
         batch_size=args.batch_size,
-        progress=not args.quiet,
+        progress=show_progress(args),
     )
     what = model_run.data_kind.noun_in_units
     print(f"wrote {args.n} sampled {what} (seed {args.seed}, latents from {how}) to {out}")

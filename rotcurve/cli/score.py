@@ -16,7 +16,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from rotcurve.cli._common import add_run_options, nonnegative_int
+from rotcurve.cli._common import add_run_options, nonnegative_int, show_progress
 
 __all__ = ["add_parser", "run"]
 
@@ -51,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
 
     model_run = load_run(args.run, which=args.which, device=args.device)
     result = model_run.score(
-        args.data, split=args.split, batch_size=args.batch_size, seed=args.seed, progress=not args.quiet
+        args.data, split=args.split, batch_size=args.batch_size, seed=args.seed, progress=show_progress(args)
     )
     print(json.dumps(result, indent=2))
     return 0

@@ -24,6 +24,7 @@ from rotcurve.cli._common import (
     nonnegative_int,
     positive_float,
     positive_int,
+    show_progress,
     thread_count,
 )
 from rotcurve.errors import ConfigError
@@ -139,7 +140,7 @@ def run(args: argparse.Namespace) -> int:
         kind = kind_for_spec(spec)
         if not kind.can_download:
             raise ConfigError("--download is for MNIST only: use --data mnist:DIR --download")
-        kind.download(spec, progress=not args.quiet)  # "mnist:" without a folder: a one-line ConfigError
+        kind.download(spec, progress=show_progress(args))  # "mnist:" without a folder: a one-line ConfigError
 
     import torch
 
@@ -156,7 +157,7 @@ def run(args: argparse.Namespace) -> int:
             train=train,
             resume=args.resume,
             overwrite=args.overwrite,
-            progress=not args.quiet,
+            progress=show_progress(args),
         )
     except KeyboardInterrupt:
         import sys

@@ -69,3 +69,41 @@ def test_train_quiet_has_no_progress_bar(tmp_path, capsys):
     out = _quiet_run(capsys, ["train", "--data", str(tmp_path / "c.h5"), "--out", str(tmp_path / "run"),
                               "--epochs", "1", "--batch-size", "60", "--device", "cpu", "-q"])
     assert f"run folder: {tmp_path / 'run'}" in out
+
+
+def test_evaluate_quiet_still_says_where_results_went(tmp_path, capsys):
+    (tmp_path / "t.csv").write_text("Md,Rd,Mh,c\n1e10,3,1e12,10\n")
+    out = _quiet_run(capsys, ["evaluate", "--params", str(tmp_path / "t.csv"), "--out", str(tmp_path / "e.h5"), "-q"])
+    assert out.startswith("wrote 1 curves x ") and str(tmp_path / "e.h5") in out and len(out.splitlines()) == 1
+
+
+class _Stream:
+    def __init__(self, tty):
+        self.tty = tty
+
+    def isatty(self):
+        return self.tty
+
+
+@pytest.mark.parametrize(("quiet", "tty", "shown"), [(False, True, True), (False, False, False), (True, True, False)])
+def test_progress_bars_only_on_a_terminal(monkeypatch, quiet, tty, shown):
+    import argparse
+    import sys
+
+    from rotcurve.cli._common import show_progress
+
+    monkeypatch.setattr(sys, "stderr", _Stream(tty))
+    assert show_progress(argparse.Namespace(quiet=quiet)) is shown
+
+
+def test_no_bar_lines_in_a_log_file(tmp_path):
+    # stderr redirected to a file (a cluster job's log): no bar, the "where" line on stdout
+    import subprocess
+    import sys
+
+    with open(tmp_path / "log", "w") as log:
+        proc = subprocess.run([sys.executable, "-m", "rotcurve.cli.main", "generate", "--n", "300", "--radii",
+                               "0.5:40:8", "--out", str(tmp_path / "c.h5")], stdout=subprocess.PIPE, stderr=log,
+                              text=True)
+    assert proc.returncode == 0 and str(tmp_path / "c.h5") in proc.stdout
+    assert "it/s" not in (tmp_path / "log").read_text() and "%|" not in (tmp_path / "log").read_text()
