@@ -88,15 +88,19 @@ def test_ctrl_c_stops_workers_keeps_finished_shards(tmp_path):
     out = tmp_path / "i.h5"
     # The parent is held at its first progress report until the signal comes, so the
     # interruption lands mid-run however fast this machine finishes 24 shards.
+    # SIGINT is set to its default first: a shell's background job (``pytest &``, some CI
+    # runners) starts with SIGINT ignored, and Python keeps that for its children.
     hold = (
-        "import sys, time\n"
+        "import signal, sys, time\n"
+        "signal.signal(signal.SIGINT, signal.default_int_handler)\n"
         "import rotcurve.generator.batch as batch\n"
         "from rotcurve.cli.main import main\n"
         "real = batch.run_local\n"
         "def held(*args, on_rows, **kwargs):\n"
         "    def report(rows):\n"
         "        on_rows(rows)\n"
-        "        while True:\n"
+        "        deadline = time.monotonic() + 120  # never an orphan, even if the test fails\n"
+        "        while time.monotonic() < deadline:\n"
         "            time.sleep(0.01)\n"
         "    return real(*args, on_rows=report, **kwargs)\n"
         "batch.run_local = held\n"
@@ -105,12 +109,15 @@ def test_ctrl_c_stops_workers_keeps_finished_shards(tmp_path):
     cmd = [sys.executable, "-c", hold, "generate", "--n", "24000", "--shard-size", "1000",
            "--radii", "0.5:40:12", "--workers", "2", "--out", str(out), "-q"]  # fmt: skip
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 60
-    while not list(shards_dir(out).glob("shard-*.h5")):
-        assert proc.poll() is None and time.monotonic() < deadline
-        time.sleep(0.01)
-    proc.send_signal(signal.SIGINT)
-    stdout, stderr = proc.communicate(timeout=60)
+    try:
+        deadline = time.monotonic() + 60
+        while not list(shards_dir(out).glob("shard-*.h5")):
+            assert proc.poll() is None and time.monotonic() < deadline
+            time.sleep(0.01)
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
     assert proc.returncode == 130
     assert stderr.strip() == "rotcurve generate: interrupted; rerun with --resume to continue"
     assert not out.exists()
