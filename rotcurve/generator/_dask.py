@@ -9,6 +9,7 @@ reported per finished shard.
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -88,6 +89,45 @@ def connect(scheduler: Any, *, timeout: float) -> tuple[Any, bool]:
     return client, True
 
 
+#: Seconds without any worker in the cluster before a note says the run is waiting.
+NO_WORKERS_NOTE_S = 30.0
+
+
+def _completed(done: Any, client: Any, *, poll_s: float = 0.5) -> Any:
+    """Yield the futures of ``done`` (an ``as_completed``) as they finish.
+
+    While none is ready it checks the cluster: with no worker at all for
+    :data:`NO_WORKERS_NOTE_S` (all died, or an adaptive cluster that has not
+    scaled up yet) it says once, on the ``rotcurve.generator`` logger, that the
+    run is waiting for workers, instead of waiting without a word.
+    """
+    import logging
+
+    log = logging.getLogger("rotcurve.generator")
+    empty_since: float | None = None
+    said = False
+    while not done.is_empty():
+        if done.has_ready():
+            yield from done.next_batch(block=False)
+            continue
+        time.sleep(poll_s)
+        try:
+            n_workers = len(client.nthreads())
+        except Exception:  # the scheduler itself is gone: as_completed reports that
+            n_workers = 1
+        if n_workers:
+            empty_since, said = None, False
+            continue
+        empty_since = empty_since or time.monotonic()
+        if not said and time.monotonic() - empty_since >= NO_WORKERS_NOTE_S:
+            log.warning(
+                "the Dask cluster at %s has had no workers for %.0f s; waiting for some "
+                "(Ctrl-C stops; finished work is kept)",
+                client.scheduler.address, NO_WORKERS_NOTE_S,
+            )
+            said = True
+
+
 def run_dask(
     func: Callable[..., int],
     tasks: Sequence[tuple[Any, ...]],
@@ -128,7 +168,7 @@ def run_dask(
         fut = client.submit(func, *task[1:], key=f"rotcurve-shard-{index}-{token}", pure=False, retries=0)
         futures[fut] = index
     try:
-        for fut in distributed.as_completed(list(futures), loop=client.loop):
+        for fut in _completed(distributed.as_completed(list(futures), loop=client.loop), client):
             index = futures[fut]
             if fut.status == "error":
                 exc = fut.exception()

@@ -84,3 +84,40 @@ def test_scheduler_must_be_an_address_or_client(tmp_path):
         generate(10, out=tmp_path / "x.h5", scheduler=8786, progress=False)
     with pytest.raises(ConfigError, match="address is empty"):
         generate(10, out=tmp_path / "x.h5", scheduler="  ", progress=False)
+
+
+@pytest.mark.filterwarnings("ignore:Port .* is already in use")  # distributed's start-up note
+def test_a_cluster_without_workers_is_waited_for_with_a_note(tmp_path, monkeypatch, caplog):
+    # all workers died, or an adaptive cluster has not scaled up: say so, then go on when one comes
+    import logging
+    import threading
+
+    from rotcurve.generator import _dask
+
+    monkeypatch.setattr(_dask, "NO_WORKERS_NOTE_S", 0.5)
+    with distributed.LocalCluster(n_workers=0, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as empty:
+        noted = threading.Event()
+
+        class Seen(logging.Handler):
+            def emit(self, record):
+                if "has had no workers" in record.getMessage():
+                    noted.set()
+
+        handler = Seen()
+        logging.getLogger("rotcurve.generator").addHandler(handler)
+        try:
+            def scale_when_noted():
+                if noted.wait(60):
+                    empty.scale(1)
+
+            helper = threading.Thread(target=scale_when_noted, daemon=True)
+            helper.start()
+            with caplog.at_level(logging.WARNING, logger="rotcurve.generator"):
+                out = small(tmp_path / "w.h5", scheduler=empty.scheduler_address)
+            helper.join(5)
+        finally:
+            logging.getLogger("rotcurve.generator").removeHandler(handler)
+    assert noted.is_set() and out.exists()
+    said = [r.getMessage() for r in caplog.records if "no workers" in r.getMessage()]
+    assert len(said) == 1 and said[0].startswith(f"the Dask cluster at {empty.scheduler_address} has had no workers")
