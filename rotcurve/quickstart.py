@@ -199,8 +199,8 @@ def summary_line(metrics: dict[str, Any]) -> str:
     str
         E.g. ``"held-out: median error 0.05%, p95 0.25%, -ELBO -199 nats/curve |
         R2 Md 0.99 Rd 0.99 Mh 0.99 c 0.96 | new curves valid (2%) / C2ST AUC:
-        prior 97% / 0.62, aggregate (gmm) 99% / 0.55"``; parts whose numbers
-        are missing are left out.
+        aggregate (gmm) 99% / 0.55, prior N(0, I) (diagnostic) 97% / 0.62"``;
+        parts whose numbers are missing are left out.
     """
     parts = []
     score = _get(metrics, "score") or {}
@@ -222,13 +222,15 @@ def summary_line(metrics: dict[str, Any]) -> str:
     if r2_parts:
         parts.append("R2 " + " ".join(r2_parts))
     samples = []
-    for source in ("prior", "aggregate"):
+    for source in ("aggregate", "prior"):
         within = _get(metrics, f"samples.{source}.validity.fraction_within")
         auc = _get(metrics, f"samples.{source}.c2st.auc")
         if within is None and auc is None:
             continue
         kind = _get(metrics, f"samples.{source}.kind")
         name = f"{source} ({kind})" if kind and kind != source else source
+        if source == "prior":
+            name = "prior N(0, I) (diagnostic)"
         valid = within.get(repr(0.02)) if isinstance(within, dict) else None
         valid_text = "?" if valid is None else f"{100 * valid:.3g}%"
         auc_text = "?" if auc is None else f"{auc:.2f}"

@@ -83,22 +83,38 @@ def test_samples_are_reproducible_by_seed_across_loads(trained):
     assert fresh.sample_latents(0, source="gmm").shape == (0, 2)
 
 
-def test_stale_or_damaged_cache_is_refitted(trained):
+def test_stale_or_damaged_cache_is_refitted(trained, caplog):
+    import logging
+
+    from rotcurve.run.aggregates import models_digest
+
     root, _ = trained
     run = load_run(root / "run")
     choice = run.aggregates().choice
     record = json.loads(_cache(root).read_text())
+    assert record["models_sha256"] == models_digest(record["models"]) and record["format_version"] == 2
     record["checkpoint_sha256"] = "0" * 64  # another checkpoint: the cache no longer applies
+    _cache(root).write_text(json.dumps(record))
+    with caplog.at_level(logging.INFO, logger="rotcurve.run"):
+        again = load_run(root / "run").aggregates()
+    assert again.choice == choice and "for another checkpoint" in caplog.text
+    assert json.loads(_cache(root).read_text())["checkpoint_sha256"] != "0" * 64
+    # a value altered in place: the digest no longer matches, the density is fitted again
+    record = json.loads(_cache(root).read_text())
     record["models"]["gaussian"]["mean"] = [99.0, 99.0]
     _cache(root).write_text(json.dumps(record))
+    caplog.clear()
     again = load_run(root / "run").aggregates()
-    assert np.abs(again.models["gaussian"].mean).max() < 50 and again.choice == choice
-    assert json.loads(_cache(root).read_text())["checkpoint_sha256"] != "0" * 64
+    assert np.abs(again.models["gaussian"].mean).max() < 50
+    assert "damaged (the models do not match their models_sha256" in caplog.text
+    caplog.clear()
     _cache(root).write_text("{ not json")
-    with pytest.warns(UserWarning, match="unreadable latent aggregate cache"):
-        load_run(root / "run").aggregates()
+    load_run(root / "run").aggregates()
+    [line] = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert "damaged (unreadable: JSONDecodeError" in line and line.endswith("fitting it again from the training data")
     assert json.loads(_cache(root).read_text())["format"] == "rotcurve-aggregates"
-    # another fit seed is another fit (and the cache follows it)
+    # another fit seed is another fit (and the cache follows it); the default is the run's training seed
+    assert json.loads(_cache(root).read_text())["fit_seed"] == run.train_config.seed
     other = load_run(root / "run").aggregates(fit_seed=3)
     assert other.info["fit_seed"] == 3
 
@@ -120,8 +136,10 @@ def test_missing_or_changed_training_file_is_a_clear_error(trained, tmp_path):
     run.data["spec"] = str(copy / "other.h5")
     with pytest.raises(DataError, match="has changed since the run was trained"):
         run.aggregates()
-    # the prior needs no data
-    assert run.sample(3, seed=0).shape == (3, 16)
+    # the prior needs no data, and the message says so in the caller's wording
+    with pytest.raises(DataError, match='source="prior"'):
+        run.sample(5)
+    assert run.sample(3, seed=0, source="prior").shape == (3, 16)
 
 
 def test_encoded_sample_draws_from_each_posterior():

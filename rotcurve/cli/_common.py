@@ -27,9 +27,12 @@ which argparse turns into a one-line usage error with exit status 2.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import logging
 import math
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -56,7 +59,41 @@ __all__ = [
     "add_seed_option",
     "add_parallel_options",
     "check_output_path",
+    "library_notes",
 ]
+
+
+# -- notes from the library ----------------------------------------------------------
+@contextlib.contextmanager
+def library_notes(logger: str, prog: str, *, enabled: bool) -> Iterator[None]:
+    """Print a library logger's records on stderr, one line each, while a command runs.
+
+    Parameters
+    ----------
+    logger : str
+        Logger name, e.g. ``"rotcurve.run"``.
+    prog : str
+        Line prefix, e.g. ``"rotcurve sample"``.
+    enabled : bool, keyword-only
+        INFO notes too; without them (``--quiet``) only WARNING and above,
+        which are always printed.
+
+    A record prints as ``PROG: MESSAGE``: no source line, no traceback (the
+    logger's records do not propagate to the root logger meanwhile).
+    """
+    log = logging.getLogger(logger)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter(f"{prog}: %(message)s"))
+    old_level, old_propagate = log.level, log.propagate
+    log.addHandler(handler)
+    log.setLevel(logging.INFO if enabled else logging.WARNING)
+    log.propagate = False  # no second copy through the root logger
+    try:
+        yield
+    finally:
+        log.removeHandler(handler)
+        log.setLevel(old_level)
+        log.propagate = old_propagate
 
 
 # -- options of every subcommand -----------------------------------------------------

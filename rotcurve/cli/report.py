@@ -95,12 +95,13 @@ def run(args: argparse.Namespace) -> int:
         print("  R2 (non-linear) from the latents: " + ", ".join(f"{k} {v['nonlinear']:.4f}" for k, v in r2.items()))
     samples = m.get("samples") or {}
     chosen = (samples.get("aggregate_model") or {}).get("choice")
-    for source in ("prior", "gaussian", "gmm"):
+    for source in ("gaussian", "gmm", "prior"):
         entry = samples.get(source)
         if isinstance(entry, dict) and "validity" in entry:
             fw = entry["validity"]["fraction_within"]
-            mark = " (= aggregate)" if source == chosen else ""
-            print(f"  {source}{mark}: valid within 1 %/2 % = {fw['0.01']:.4f}/{fw['0.02']:.4f}, "
+            mark = " (= aggregate, the default)" if source == chosen else ""
+            name = "prior N(0, I) (diagnostic)" if source == "prior" else source
+            print(f"  {name}{mark}: valid within 1 %/2 % = {fw['0.01']:.4f}/{fw['0.02']:.4f}, "
                   f"C2ST AUC = {entry['c2st']['auc']:.3f}")
     for text in m.get("notes", []):
         print(f"  note: {text}")

@@ -8,7 +8,10 @@
     rotcurve train --data curves.h5 --out runs/vae4 --resume     # after an interruption
 
 Writes ``RUN_DIR/config.json`` (all settings), ``metrics.jsonl`` (one line
-per epoch) and ``checkpoints/{best,last}.pt``.  Options that are not given
+per epoch), ``checkpoints/{best,last}.pt`` and, once training has finished,
+``aggregate-best.json``: the density of the training latents that ``rotcurve
+sample`` draws from by default (:meth:`rotcurve.run.Run.aggregates`, seeded
+by ``--seed``).  Options that are not given
 take the defaults for the kind of data (see
 :func:`rotcurve.training.default_train_config` and
 :func:`rotcurve.models.default_config`).
@@ -179,4 +182,30 @@ def run(args: argparse.Namespace) -> int:
     print(f"  config:      {root / 'config.json'}")
     print(f"  metrics:     {root / 'metrics.jsonl'}")
     print(f"  checkpoints: {result.best_checkpoint} (best), {result.last_checkpoint} (last)")
+    if result.stop_reason != "paused":
+        _save_aggregate(root, args)
     return 0
+
+
+def _save_aggregate(root: Any, args: argparse.Namespace) -> None:
+    """Fit (or check) the saved aggregate density of the best checkpoint and print where it is.
+
+    Latents that no density fits (a collapsed dimension) do not fail the
+    training: one line says so and what ``rotcurve sample`` needs instead.
+    """
+    import sys
+
+    from rotcurve.cli._common import library_notes
+    from rotcurve.errors import RotcurveError
+    from rotcurve.run import load_run
+
+    try:
+        with library_notes("rotcurve.run", "rotcurve train", enabled=not args.quiet):
+            aggs = load_run(root, device=args.device).aggregates(progress=show_progress(args))
+    except RotcurveError as exc:
+        print(f"rotcurve train: no latent aggregate density saved ({exc}); rotcurve sample will try "
+              "again, or use --from prior", file=sys.stderr)
+        return
+    if aggs.path is not None:
+        print(f"  aggregate:   {aggs.path} ({aggs.choice}, fit seed {aggs.info['fit_seed']}; "
+              "the default of rotcurve sample)")

@@ -5,7 +5,7 @@
 >>> enc = run.encode(v_kms)          # v_kms: (N, n_r) km/s on run.radii
 >>> enc.mean.shape, enc.covariance.shape              # (N, d), (N, d, d)
 >>> v_hat = run.reconstruct(v_kms)                    # (N, n_r) km/s
->>> new = run.sample(1000, seed=1)                    # (1000, n_r) km/s
+>>> new = run.sample(1000, seed=1)    # (1000, n_r) km/s, from the saved aggregate density
 >>> run.score("curves.h5")                            # held-out metrics (dict)
 >>> enc = run.encode("curves.h5")                     # a curve file works too
 >>> run.encode_file("curves.h5", "lat.h5", split="test")  # doctest: +SKIP
@@ -47,7 +47,7 @@ from rotcurve.run import files as _files
 from rotcurve.run import scoring as _scoring
 from rotcurve.run.aggregates import LatentAggregates
 from rotcurve.run.checks import POSTERIOR_STREAM, check_batch_size, check_count, check_seed
-from rotcurve.run.sources import iter_latents, iter_samples
+from rotcurve.run.sources import DEFAULT_SOURCE, iter_latents, iter_samples
 from rotcurve.seeds import stream_rng
 from rotcurve.training.checkpoint import load_checkpoint
 from rotcurve.units import to_value
@@ -348,7 +348,7 @@ class Run:
         return self._to_physical(np.concatenate(outs), what="reconstructed")
 
     def sample(
-        self, n: int, *, seed: int = 0, source: str = "prior", batch_size: int = 8192
+        self, n: int, *, seed: int = 0, source: str = DEFAULT_SOURCE, batch_size: int = 8192
     ) -> np.ndarray:
         """New curves (or images): decoded latent draws.
 
@@ -359,10 +359,15 @@ class Run:
         seed : int, keyword-only
             The same seed gives the same samples.
         source : str, keyword-only
-            Name in :data:`SAMPLE_SOURCES`: ``"prior"`` draws ``z ~ N(0, I)``;
-            ``"aggregate"``, ``"gaussian"`` and ``"gmm"`` draw from models of
-            the training latents (:meth:`aggregates`; fitted on first use and
-            cached in the run folder).
+            Name in :data:`SAMPLE_SOURCES`.  Default ``"aggregate"``
+            (:data:`DEFAULT_SOURCE`): the density fitted to the training
+            latents and saved in the run folder (:meth:`aggregates`; fitted
+            by ``rotcurve train``, or on first use for an older run), the
+            better on the validation latents of ``"gaussian"`` (one
+            full-covariance Gaussian) and ``"gmm"`` (a Gaussian mixture),
+            which can also be asked for.  ``"prior"`` draws
+            ``z ~ N(0, I)``: the N(0, I) prior, known to give ~5 % invalid
+            curves; for diagnostics.
         batch_size : int, keyword-only
             Points per forward pass.
 
@@ -378,7 +383,7 @@ class Run:
         return self._to_physical(np.zeros((0, self.model_config.input_dim), dtype=np.float32))
 
     def sample_latents(
-        self, n: int, *, seed: int = 0, source: str = "prior", batch_size: int = 8192
+        self, n: int, *, seed: int = 0, source: str = DEFAULT_SOURCE, batch_size: int = 8192
     ) -> np.ndarray:
         """The latent points :meth:`sample` decodes (same ``n``, ``seed``, ``source``, ``batch_size``).
 
@@ -396,10 +401,14 @@ class Run:
         return np.concatenate(parts) if parts else np.zeros((0, self.latent_dim))
 
     # ------------------------------------------------------------- aggregates
-    def aggregates(self, *, refit: bool = False, fit_seed: int = 0, progress: bool = False) -> LatentAggregates:
-        """Latent samplers fitted to the posterior means of the run's training split.
+    def aggregates(
+        self, *, refit: bool = False, fit_seed: int | None = None, progress: bool = False
+    ) -> LatentAggregates:
+        """The saved aggregate density: latent samplers fitted to the posterior means of the training split.
 
-        On first use the run's training data (``data["spec"]``: the curve
+        Part of the run's generative model (what :meth:`sample` draws from by
+        default); ``rotcurve train`` fits and saves it when training ends.
+        Otherwise, on first use the run's training data (``data["spec"]``: the curve
         file or MNIST folder it was trained on) is read again, the training
         split (at most :data:`AGGREGATE_MAX_FIT` rows, a seeded subsample
         beyond) and the validation split (at most
@@ -409,14 +418,19 @@ class Run:
         validation means becomes :attr:`LatentAggregates.choice`.  The result
         is cached as JSON (plain numbers, written atomically) in
         ``RUN_DIR/aggregate-<checkpoint>.json`` and reused while the
-        checkpoint file (SHA-256) and ``fit_seed`` are unchanged.
+        checkpoint file (SHA-256) and ``fit_seed`` are unchanged.  The file
+        is read as JSON only (never unpickled) and verified (format, shapes,
+        a SHA-256 of the models): a damaged file is reported in one line
+        (logger ``rotcurve.run``) and fitted again.
 
         Parameters
         ----------
         refit : bool, keyword-only
             Ignore the cache and fit again.
-        fit_seed : int, keyword-only
-            Seeds the subsamples and the mixture's initialisation.
+        fit_seed : int, keyword-only, optional
+            Seeds the subsamples and the mixture's initialisation; default
+            the run's training seed (``train_config.seed``), so the fit is
+            reproducible from the run.  Recorded in the file.
         progress : bool, keyword-only
             Show a progress bar while encoding.
 
@@ -429,7 +443,7 @@ class Run:
         DataError
             The training data are gone or have changed since training.
         """
-        fit_seed = check_seed(fit_seed)
+        fit_seed = check_seed(self.train_config.seed if fit_seed is None else fit_seed)
         if self._aggregates is not None and not refit and self._aggregates.info.get("fit_seed") == fit_seed:
             return self._aggregates
         self._aggregates = _aggregates.load_or_fit(self, refit=refit, fit_seed=fit_seed, progress=progress)
@@ -531,7 +545,7 @@ class Run:
         out: str | os.PathLike[str],
         *,
         seed: int = 0,
-        source: str = "prior",
+        source: str = DEFAULT_SOURCE,
         overwrite: bool = False,
         batch_size: int = 8192,
         progress: bool = False,
@@ -540,8 +554,9 @@ class Run:
 
         Curves go to a rotcurve file (km/s, no parameters, ``seed`` attribute);
         MNIST images to an HDF5 file with ``/images (n, 28, 28)`` float32 in
-        [0, 1] (``format = "rotcurve-images"``).  The same seed (and
-        ``batch_size``) gives the same samples as :meth:`sample`.
+        [0, 1] (``format = "rotcurve-images"``).  The same seed, ``source``
+        (default ``"aggregate"``, as for :meth:`sample`) and ``batch_size``
+        give the same samples as :meth:`sample`.
 
         Returns
         -------

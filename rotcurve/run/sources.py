@@ -1,10 +1,13 @@
 """The sample-source registry: where :meth:`Run.sample` takes latent points from.
 
 A source is ``fn(run, n, streams) -> (n, d)`` latents on the model's device,
-registered by name in :data:`SAMPLE_SOURCES`.  ``"prior"`` is the model's
-prior; ``"aggregate"``, ``"gaussian"`` and ``"gmm"`` are the latent
-aggregates fitted to the run's training latents (:mod:`rotcurve.run.aggregates`,
-reached through ``run.aggregate(kind)``).  Every draw of one call comes from
+registered by name in :data:`SAMPLE_SOURCES`.  ``"aggregate"``
+(:data:`DEFAULT_SOURCE`, what :meth:`Run.sample` and ``rotcurve sample`` use
+unless told otherwise), ``"gaussian"`` and ``"gmm"`` are the latent
+aggregates fitted to the run's training latents and saved in the run folder
+(:mod:`rotcurve.run.aggregates`, reached through ``run.aggregate(kind)``);
+``"prior"`` is the model's ``N(0, I)`` prior, for diagnostics: it is known to
+give about 5 % physically invalid curves (``docs/results.md``).  Every draw of one call comes from
 one seeded pair of streams (:class:`SampleStreams`), so the same seed gives
 the same samples whatever the batch boundaries.
 """
@@ -24,7 +27,13 @@ from rotcurve.seeds import stream_rng
 if TYPE_CHECKING:  # pragma: no cover
     import torch
 
-__all__ = ["SampleStreams", "SAMPLE_SOURCES", "iter_latents", "iter_samples"]
+__all__ = ["SampleStreams", "SAMPLE_SOURCES", "DEFAULT_SOURCE", "PRIOR_NOTE", "iter_latents", "iter_samples"]
+
+#: The sample source of the run's default generative path: the saved aggregate density.
+DEFAULT_SOURCE: str = "aggregate"
+
+#: How the N(0, I) prior is labelled wherever it is offered or reported.
+PRIOR_NOTE: str = "the N(0, I) prior: known to give ~5 % invalid curves; for diagnostics"
 
 
 @dataclasses.dataclass
@@ -61,11 +70,11 @@ def _aggregate_source(kind: str) -> Callable[[Any, int, SampleStreams], Any]:
 
 #: Where :meth:`Run.sample` takes latent points from: ``fn(run, n, streams)``
 #: returns ``(n, d)`` latents on the model's device.  ``"prior"`` is the
-#: model's prior ``N(0, I)``; ``"gaussian"`` and ``"gmm"`` are a
+#: model's prior ``N(0, I)`` (:data:`PRIOR_NOTE`); ``"gaussian"`` and ``"gmm"`` are a
 #: full-covariance Gaussian and a Gaussian mixture (components by BIC) fitted
 #: to the posterior means of the training split (:meth:`Run.aggregates`);
 #: ``"aggregate"`` is whichever of the two has the higher mean log density on
-#: the validation split's latent means.
+#: the validation split's latent means (:data:`DEFAULT_SOURCE`).
 SAMPLE_SOURCES: dict[str, Callable[..., Any]] = {
     "prior": _prior_latents,
     "aggregate": _aggregate_source("aggregate"),

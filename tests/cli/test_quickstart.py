@@ -192,10 +192,10 @@ def test_summary_line_reads_the_report_metrics():
     }
     assert summary_line(metrics) == (
         "held-out: median error 0.044%, p95 0.23%, -ELBO -199 nats/curve | R2 Md 0.99 c 0.95 | "
-        "new curves valid (2%) / C2ST AUC: prior 97.1% / 0.62, aggregate (gmm) 99.5% / 0.55"
+        "new curves valid (2%) / C2ST AUC: aggregate (gmm) 99.5% / 0.55, prior N(0, I) (diagnostic) 97.1% / 0.62"
     )
     assert summary_line({}) == "no metrics"
     assert summary_line({"latents": {"r2": {"Md": {"nonlinear": None}}}}) == "no metrics"
     assert summary_line({"samples": {"prior": {"c2st": {"auc": 0.5}}}}) == (
-        "new curves valid (2%) / C2ST AUC: prior ? / 0.50"
+        "new curves valid (2%) / C2ST AUC: prior N(0, I) (diagnostic) ? / 0.50"
     )

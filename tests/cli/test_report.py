@@ -29,7 +29,7 @@ def test_report_command_writes_the_folder_and_prints_the_numbers(run_dir, tmp_pa
     assert main(argv) == 0
     printed = capsys.readouterr()
     assert f"wrote the report to {out / 'report.html'}" in printed.out
-    assert "R2 (non-linear) from the latents: Md" in printed.out and "prior: valid within 1 %/2 %" in printed.out
+    assert "R2 (non-linear) from the latents: Md" in printed.out and "prior N(0, I) (diagnostic): valid within 1 %/2 %" in printed.out
     assert printed.err == ""  # --quiet: no progress bars
     m = json.loads((out / "metrics.json").read_text())
     assert m["config"]["n_samples"] == 30 and m["config"]["seed"] == 2 and m["data"]["n_analysed"] == 40

@@ -106,7 +106,8 @@ def _samples_section(b: Builder, run: Any, cfg: ReportConfig, metrics: dict[str,
                                [[k, aggs.val_log_density[k]] for k in ("prior", "gaussian", "gmm")]))
         for source in sources:
             imgs = run.sample(100, seed=seed, source=source)
-            what = "the prior N(0, I)" if source == "prior" else f"the {aggs.choice} aggregate of training latents"
+            what = ("the N(0, I) prior (a diagnostic)" if source == "prior"
+                    else f"the {aggs.choice} aggregate of training latents (the default of rotcurve sample)")
             parts.append(b.figure(f"samples_{source}", image_grid_figure(imgs, image_shape=shape,
                                                                          title=f"latents from {what}"),
                                   f"100 images decoded from latents drawn from {what}."))

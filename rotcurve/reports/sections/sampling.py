@@ -1,8 +1,9 @@
 """The "New curves" section of a curve report: latents from the prior and the aggregates, judged against data.
 
-Latents from the prior ``N(0, I)`` and from the Gaussian and Gaussian-mixture
-aggregates fitted to the training latents (:meth:`rotcurve.run.Run.aggregates`)
-are decoded to km/s and judged against the analysed (held-out) curves:
+Latents from the Gaussian and Gaussian-mixture aggregates fitted to the
+training latents (:meth:`rotcurve.run.Run.aggregates`; the chosen one is
+``aggregate``, the default of ``rotcurve sample``) and, labelled as a
+diagnostic, from the prior ``N(0, I)`` are decoded to km/s and judged against the analysed (held-out) curves:
 physical validity (fraction fitted by the disc + NFW model within 1 % and
 2 % RMS), a classifier two-sample test (cross-validated AUC on ``log10 v``),
 per-radius quantile bands; the same validity and AUC for simulated-versus-
@@ -75,7 +76,7 @@ def sampling_section(b: Builder, run: Any, aset: AnalysisSet, z: np.ndarray, cfg
     metrics["samples"] = sampling
 
     with b.step("latent aggregates"):
-        sources = ["prior", *_aggregate_parts(b, run, sampling, parts, progress)]
+        sources = [*_aggregate_parts(b, run, sampling, parts, progress), "prior"]
 
     with b.step("reference: simulated vs simulated"):
         reference, ref_rms = _reference(aset.x, run.radii, cfg, judge)
@@ -121,15 +122,17 @@ def _aggregate_parts(b: Builder, run: Any, sampling: dict[str, Any], parts: list
     gmm = aggs.models["gmm"]
     parts.append(table(
         ["latent model", "mean log density of validation latents", "note"],
-        [["prior N(0, I)", aggs.val_log_density["prior"], ""],
+        [["prior N(0, I)", aggs.val_log_density["prior"], "diagnostic only"],
          ["Gaussian (full covariance)", aggs.val_log_density["gaussian"],
           "chosen" if aggs.choice == "gaussian" else ""],
          [f"Gaussian mixture ({gmm.n_components} components, BIC)", aggs.val_log_density["gmm"],
           "chosen" if aggs.choice == "gmm" else ""]]))
     parts.append(paragraph(
         f"The aggregates are fitted to the posterior means of {info.get('n_fit')} training curves of "
-        f"the run; 'aggregate' sampling uses the one with the higher mean log density on "
-        f"{info.get('n_val')} validation curves ({aggs.choice}). Cached in {aggs.path or 'memory'}."))
+        f"the run; 'aggregate' sampling, the default of rotcurve sample and Run.sample, uses the one "
+        f"with the higher mean log density on {info.get('n_val')} validation curves ({aggs.choice}). "
+        f"Saved in {aggs.path or 'memory'}. The prior N(0, I) is shown as a diagnostic: it is known to "
+        "give ~5 % physically invalid curves."))
     return ["gaussian", "gmm"]
 
 
@@ -146,6 +149,13 @@ def _reference(v: np.ndarray, radii: np.ndarray, cfg: ReportConfig, judge: _Judg
     else:
         reference["c2st_auc"] = None
     return reference, ref.rms_frac
+
+
+def _label(source: str, chosen: str | None) -> str:
+    """The table label of a latent source: the default marked, the prior called a diagnostic."""
+    if source == "prior":
+        return "prior N(0, I) (diagnostic)"
+    return source + (" (= aggregate, the default)" if source == chosen else "")
 
 
 def _sample_source(b: Builder, run: Any, aset: AnalysisSet, z: np.ndarray, source: str, chosen: str | None,
@@ -169,7 +179,7 @@ def _sample_source(b: Builder, run: Any, aset: AnalysisSet, z: np.ndarray, sourc
         return None
     fw = entry["validity"]["fraction_within"]
     row = [
-        source + (" (= aggregate)" if source == chosen else ""), entry["n"],
+        _label(source, chosen), entry["n"],
         fw[repr(0.01)], target_cell(fw[repr(0.02)], TARGETS["validity_within_2pct"]),
         target_cell(entry["c2st"]["auc"], TARGETS["c2st_auc_max"], below=True),
         max(r["max_abs_frac"] for r in entry["bands"]),

@@ -26,11 +26,11 @@ def summary_section(run: Any, metrics: dict[str, Any]) -> str:
         for p, t in TARGETS["r2_nonlinear"].items():
             rows.append([f"R² of log10 {p} from the latents (non-linear)", target_cell(r2[p]["nonlinear"], t)])
     samples = metrics.get("samples") or {}
-    for source in ("prior", "aggregate"):
+    for source in ("aggregate", "prior"):
         entry = samples.get(source)
         if not isinstance(entry, dict) or "validity" not in entry:
             continue
-        label = "prior" if source == "prior" else f"aggregate ({entry['kind']})"
+        label = "prior N(0, I) (diagnostic)" if source == "prior" else f"aggregate ({entry['kind']}; the default)"
         rows.append([f"{label}: valid within 2 %",
                      target_cell(entry["validity"]["fraction_within"][repr(0.02)], TARGETS["validity_within_2pct"])])
         rows.append([f"{label}: C2ST AUC", target_cell(entry["c2st"]["auc"], TARGETS["c2st_auc_max"], below=True)])
