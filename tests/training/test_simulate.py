@@ -146,3 +146,17 @@ def test_cli_train_simulate(tmp_path, capsys):
     saved = json.loads((out / "config.json").read_text())["data"]["simulate"]
     assert saved["n"] == 128 and saved["prior"]["kind"] == "reference" and saved["radii"]["n"] == 10
     assert main(["score", "--run", str(out), "--data", str(out / "reference.h5")]) == 0
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_simulated_on_cuda_is_the_numpy_physics(tmp_path):
+    """On a GPU the draws, the physics and the batches stay on the device and equal the numpy physics."""
+    split = SimulatedSplit(2000, ReferencePrior(), RADII, NORM, "cuda")
+    got = torch.cat(list(split.iter_batches(512, seed=0, epoch=1)))
+    assert got.device.type == "cuda"
+    p = sample_params_torch(ReferencePrior(), 2000, epoch_generator(0, 1, "cuda"))
+    v = rotation_curves({k: t.cpu().numpy() for k, t in p.items()}, RADII).v_circ
+    np.testing.assert_allclose(got.cpu().numpy(), (np.log10(v) - NORM.mean) / NORM.std, rtol=0, atol=2e-6)
+    result = _fit(tmp_path / "run", train={"device": "cuda"})
+    assert result.stop_reason == "completed"
