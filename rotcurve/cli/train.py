@@ -6,6 +6,7 @@
     rotcurve train --data curves.h5 --out runs/vae2-full --latent-dim 2 --posterior full
     rotcurve train --data mnist:data/mnist --download --out runs/mnist
     rotcurve train --data curves.h5 --out runs/vae4 --resume     # after an interruption
+    rotcurve train --simulate 100000 --prior reference --out runs/sim4   # fresh curves every epoch
 
 Writes ``RUN_DIR/config.json`` (all settings), ``metrics.jsonl`` (one line
 per epoch), ``checkpoints/{best,last}.pt`` and, once training has finished,
@@ -59,8 +60,39 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "file or on MNIST, writing the run folder: config.json, metrics.jsonl and "
         "checkpoints/best.pt, last.pt.  Unset options take the defaults for the kind of data.",
     )
-    p.add_argument("--data", required=True, metavar="FILE|mnist:DIR", help="a rotcurve HDF5 file, or mnist:DIR")
+    p.add_argument(
+        "--data", default=None, metavar="FILE|mnist:DIR", help="a rotcurve HDF5 file, or mnist:DIR (or use --simulate)"
+    )
     p.add_argument("--out", required=True, metavar="RUN_DIR", help="the run folder to write")
+    s = p.add_argument_group("simulated data (instead of --data)")
+    s.add_argument(
+        "--simulate",
+        type=positive_int,
+        default=None,
+        metavar="N",
+        help="train on N fresh curves per epoch, drawn from --prior and computed by the torch physics "
+        "on the training device (no file)",
+    )
+    s.add_argument(
+        "--prior",
+        default=None,
+        metavar="NAME|FILE",
+        help="--simulate: parameter prior, 'reference' (default), 'loguniform' or a TOML file",
+    )
+    s.add_argument(
+        "--radii",
+        default=None,
+        metavar="SPEC",
+        help="--simulate: radius grid RMIN:RMAX:N[:log|linear] in kpc or a file (default 0.1:50:50:log)",
+    )
+    s.add_argument(
+        "--reference-size",
+        type=positive_int,
+        default=None,
+        metavar="M",
+        help="--simulate: curves generated once into RUN_DIR/reference.h5 for the normaliser and the "
+        "fixed validation and test splits (default 20000)",
+    )
     m = p.add_argument_group("model")
     m.add_argument("--model", choices=("vae", "ae"), default=None, help="vae (default) or ae")
     m.add_argument(
@@ -129,8 +161,26 @@ def _interrupted_hint(args: argparse.Namespace) -> str:
     return "interrupted before anything was saved; rerun the same command to start again"
 
 
+_SIMULATE_ONLY = (("prior", "--prior"), ("radii", "--radii"), ("reference_size", "--reference-size"))
+
+
+def _check_source(args: argparse.Namespace) -> None:
+    """Exactly one of --data and --simulate; the simulation options only with --simulate."""
+    if args.data is not None and args.simulate is not None:
+        raise ConfigError("--data and --simulate exclude each other: give a file with --data or --simulate N")
+    if args.data is None and args.simulate is None:
+        raise ConfigError("give the training data: --data FILE|mnist:DIR, or --simulate N for fresh simulated curves")
+    if args.simulate is None:
+        given = [flag for key, flag in _SIMULATE_ONLY if getattr(args, key) is not None]
+        if given:
+            raise ConfigError(f"{', '.join(given)} {'is' if len(given) == 1 else 'are'} for --simulate; drop it or use --simulate N")
+    elif args.download:
+        raise ConfigError("--download is for MNIST only: use --data mnist:DIR --download")
+
+
 def run(args: argparse.Namespace) -> int:
     """Train and print where the results went."""
+    _check_source(args)
     spec = str(args.data)
     if args.model == "ae" and args.posterior not in (None, "diag"):
         raise ConfigError(
@@ -153,15 +203,32 @@ def run(args: argparse.Namespace) -> int:
         torch.set_num_threads(args.threads)
     model, train = _overrides(args)
     try:
-        result = fit(
-            spec,
-            args.out,
-            model=model,
-            train=train,
-            resume=args.resume,
-            overwrite=args.overwrite,
-            progress=show_progress(args),
-        )
+        if args.simulate is not None:
+            from rotcurve.training import fit_simulated
+            from rotcurve.training.config import REFERENCE_SIZE
+
+            result = fit_simulated(
+                args.out,
+                args.simulate,
+                prior=args.prior or "reference",
+                radii=args.radii,
+                reference_size=args.reference_size or REFERENCE_SIZE,
+                model=model,
+                train=train,
+                resume=args.resume,
+                overwrite=args.overwrite,
+                progress=show_progress(args),
+            )
+        else:
+            result = fit(
+                spec,
+                args.out,
+                model=model,
+                train=train,
+                resume=args.resume,
+                overwrite=args.overwrite,
+                progress=show_progress(args),
+            )
     except KeyboardInterrupt:
         import sys
 
@@ -181,6 +248,8 @@ def run(args: argparse.Namespace) -> int:
     print(f"run folder: {root}")
     print(f"  config:      {root / 'config.json'}")
     print(f"  metrics:     {root / 'metrics.jsonl'}")
+    if args.simulate is not None:
+        print(f"  reference:   {root / 'reference.h5'} (validation and test curves; score the run on it)")
     print(f"  checkpoints: {result.best_checkpoint} (best), {result.last_checkpoint} (last)")
     if result.stop_reason != "paused":
         _save_aggregate(root, args)

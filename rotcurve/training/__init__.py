@@ -10,8 +10,9 @@ per kind of data, ``data/presets/<kind>.toml``), :mod:`~rotcurve.training.optim`
 ``SCHEDULES``), :mod:`~rotcurve.training.device`,
 :mod:`~rotcurve.training.checkpoint` (``save_checkpoint``,
 ``read_checkpoint``, ``load_checkpoint``), :mod:`~rotcurve.training.rundir`
-(the run directory) and :mod:`~rotcurve.training.loop` (``train``, ``fit``,
-``evaluate``).
+(the run directory), :mod:`~rotcurve.training.loop` (``train``, ``fit``,
+``evaluate``) and :mod:`~rotcurve.training.simulated` (``fit_simulated``:
+fresh simulated curves every epoch).
 """
 
 from rotcurve.training.checkpoint import (
@@ -35,6 +36,7 @@ from rotcurve.training.device import amp_dtype, resolve_device
 from rotcurve.training.loop import TrainResult, evaluate, fit, stream_seed, train
 from rotcurve.training.optim import OPTIMIZERS, SCHEDULES, build_optimizer, build_schedule
 from rotcurve.training.rundir import MetricsLog, RunConfig, RunPaths, read_run_config
+from rotcurve.training.simulated import fit_simulated
 
 __all__ = [
     "TrainConfig",
@@ -52,6 +54,7 @@ __all__ = [
     "amp_dtype",
     "train",
     "fit",
+    "fit_simulated",
     "evaluate",
     "stream_seed",
     "TrainResult",

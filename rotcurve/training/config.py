@@ -17,11 +17,14 @@ from rotcurve.errors import ConfigError
 from rotcurve.serialization import from_dict, to_dict
 from rotcurve.training.optim import OPTIMIZERS, SCHEDULES  # optim imports nothing from here at run time
 from rotcurve.training.presets import PRESET_KINDS, load_preset
+from rotcurve.units import DELTA_DEFAULT, H0_DEFAULT
 from rotcurve.validation import check_choice, check_float, check_int, is_number
 
 __all__ = [
     "TrainConfig",
     "DataConfig",
+    "SimulateConfig",
+    "REFERENCE_SIZE",
     "STORAGE_MODES",
     "AMP_MODES",
     "DEVICES",
@@ -172,6 +175,75 @@ class TrainConfig:
 STORAGE_MODES: tuple[str, ...] = ("auto", "memory", "stream")
 
 
+#: Default number of curves in a simulated run's reference file (normaliser, validation, test).
+REFERENCE_SIZE: int = 20_000
+
+
+@dataclass(frozen=True)
+class SimulateConfig:
+    """Training on fresh simulated curves (``rotcurve train --simulate N``).
+
+    Every epoch draws ``n`` new parameter sets from the prior (a torch
+    generator seeded from the run's seed and the epoch) and evaluates the
+    torch physics on the training device
+    (:class:`rotcurve.datasets.simulate.SimulatedSplit`).  The normaliser
+    and the fixed validation and test splits come from ``RUN_DIR/reference.h5``:
+    ``reference_size`` curves generated once (``rotcurve generate``'s file
+    format, seed :func:`rotcurve.datasets.simulate.reference_seed` of the
+    run's seed) and split with the run's seed and fractions like any file.
+
+    Attributes
+    ----------
+    n : int
+        Fresh curves per epoch (>= 1); an epoch has ``ceil(n / batch_size)`` steps.
+    prior : dict
+        The prior's full definition (``kind`` and every field, as
+        ``Prior.to_dict`` writes it), so that the run is reproducible.
+    radii : dict
+        The radius grid (``RadiiSpec.to_dict``).
+    reference_size : int
+        Curves of the reference file (>= 20).
+    H0, Delta : float
+        Cosmology of the halo (km/s/Mpc; overdensity relative to critical).
+    """
+
+    n: int
+    prior: dict[str, Any]
+    radii: dict[str, Any]
+    reference_size: int = REFERENCE_SIZE
+    H0: float = H0_DEFAULT
+    Delta: float = DELTA_DEFAULT
+
+    def __post_init__(self) -> None:
+        from rotcurve.generator.priors import prior_from_dict
+        from rotcurve.generator.radii import RadiiSpec
+
+        check_int("simulate", self.n, numpy=False)
+        check_int("reference_size", self.reference_size, minimum=20, numpy=False)
+        object.__setattr__(self, "prior", prior_from_dict(self.prior, where="prior").to_dict())
+        if not isinstance(self.radii, dict):
+            raise ConfigError(f"radii must be a table of settings (RadiiSpec), got {self.radii!r}")
+        object.__setattr__(self, "radii", RadiiSpec.from_dict(self.radii).to_dict())
+        for name in ("H0", "Delta"):
+            object.__setattr__(self, name, check_float(name, getattr(self, name), minimum=0.0, strict=True, numpy=False))
+
+    def make_prior(self) -> Any:
+        """The prior object."""
+        from rotcurve.generator.priors import prior_from_dict
+
+        return prior_from_dict(self.prior)
+
+    def make_radii(self) -> Any:
+        """The :class:`~rotcurve.generator.radii.RadiiSpec`."""
+        from rotcurve.generator.radii import RadiiSpec
+
+        return RadiiSpec.from_dict(self.radii)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict."""
+        return to_dict(self)
+
+
 @dataclass(frozen=True)
 class DataConfig:
     """Which data a run trains on and how it is split.
@@ -185,17 +257,30 @@ class DataConfig:
         from ``TrainConfig.seed``.
     storage : str
         ``"auto"``, ``"memory"`` or ``"stream"`` (curves only).
+    simulate : SimulateConfig or None
+        Set for a run trained on fresh simulated curves; ``spec`` is then
+        the run's reference file ``RUN_DIR/reference.h5`` (validation, test
+        and the normaliser).  None (the default, saved as ``null``) for a
+        run trained on its file.
     """
 
     spec: str
     fractions: tuple[float, float, float] = (0.8, 0.1, 0.1)
     storage: str = "auto"
+    simulate: SimulateConfig | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.spec, str) or not self.spec:
             raise ConfigError(f"data spec must be a file name or mnist:DIR, got {self.spec!r}")
         object.__setattr__(self, "fractions", tuple(check_fractions(self.fractions)))
         check_choice("storage", self.storage, STORAGE_MODES)
+        if self.simulate is not None and not isinstance(self.simulate, SimulateConfig):
+            raise ConfigError(f"simulate must be a SimulateConfig or None, got {self.simulate!r}")
+
+    @property
+    def source(self) -> str:
+        """``"simulate"`` (fresh curves every epoch) or ``"file"``."""
+        return "file" if self.simulate is None else "simulate"
 
     @property
     def in_memory(self) -> bool | str:

@@ -5,6 +5,7 @@
     RUN_DIR/
       config.json          {"rotcurve_version", "model", "train", "data"}
       metrics.jsonl        one JSON object per epoch
+      reference.h5         runs trained with --simulate: the fixed reference curves
       checkpoints/
         last.pt            the latest epoch (for --resume)
         best.pt            the epoch with the lowest validation loss
@@ -86,6 +87,11 @@ class RunPaths:
     def metrics(self) -> Path:
         """``metrics.jsonl``."""
         return self.root / "metrics.jsonl"
+
+    @property
+    def reference(self) -> Path:
+        """``reference.h5``: a simulated run's fixed curves (normaliser, validation, test)."""
+        return self.root / "reference.h5"
 
     @property
     def checkpoints(self) -> Path:
@@ -255,7 +261,9 @@ def describe_data(data: Any) -> dict[str, Any]:
         ``input_dim``, ``radii`` (kpc, curves; None for MNIST),
         ``image_shape`` (MNIST), ``fingerprint`` (curves), ``in_memory``,
         ``file_attrs`` (the curve file's ``H0``, ``Delta``, ``G``, ``prior``,
-        ``radii_spec``, ``seed``).
+        ``radii_spec``, ``seed``), ``simulate`` (a run trained on fresh
+        simulated curves: its :class:`~rotcurve.training.config.SimulateConfig`
+        with ``reference_seed`` and ``chunk_rows``; else None).
     """
     meta = data.meta
     spec = normalise_spec(meta["source"])
@@ -272,6 +280,7 @@ def describe_data(data: Any) -> dict[str, Any]:
         "fingerprint": kind_named(data.kind).fingerprint(spec),
         "in_memory": bool(meta.get("in_memory", True)),
         "file_attrs": _file_attrs(meta.get("file_attrs")),
+        "simulate": json.loads(json.dumps(meta["simulate"])) if meta.get("simulate") else None,
     }
 
 
