@@ -54,7 +54,7 @@ from typing import TYPE_CHECKING, Any
 
 from rotcurve.datasets.kinds import kind_for_spec
 from rotcurve.datasets.loading import load_training_data
-from rotcurve.errors import LR, ConfigError, DataError, OutputExistsError, TrainingError
+from rotcurve.errors import LR, ConfigError, DataError, DiskFullError, OutputExistsError, TrainingError
 from rotcurve.seeds import TRAIN_STREAM, stream_seed
 from rotcurve.training.checkpoint import (
     check_resumable,
@@ -75,6 +75,7 @@ from rotcurve.training.rundir import (
     normalise_spec,
     prepare_run_dir,
     refuse_started,
+    remove_run_files,
 )
 from rotcurve.training.rundir import holds_run_lock
 
@@ -674,9 +675,22 @@ def train(
         CUDA asked for where there is none.
     """
     device, amp, data_config = _check_arguments(data, model_config, train_config, data_config, stop_after)
-    run = _prepare_run(
-        data, Path(run_dir), model_config, train_config, data_config, device, amp, resume, overwrite
-    )
+    try:
+        run = _prepare_run(
+            data, Path(run_dir), model_config, train_config, data_config, device, amp, resume, overwrite
+        )
+        return _epochs(run, progress=progress, stop_after=stop_after)
+    except DiskFullError:
+        # a fresh run that could not write its first checkpoint leaves nothing: its
+        # config.json and metrics.jsonl would otherwise ask for a --resume there is nothing to resume from
+        paths = RunPaths(Path(run_dir))
+        if not resume and not paths.last.exists() and not paths.best.exists():
+            remove_run_files(paths)
+        raise
+
+
+def _epochs(run: _Run, *, progress: bool, stop_after: int | None) -> TrainResult:
+    """The epoch loop of :func:`train` on a prepared run."""
     if run.progress["finished"]:
         return _result(run, "already-complete")
     _to_device(run)

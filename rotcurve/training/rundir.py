@@ -59,6 +59,7 @@ __all__ = [
     "check_run_root",
     "holds_run_lock",
     "clear_run_dir",
+    "remove_run_files",
     "link_or_copy",
 ]
 
@@ -404,6 +405,18 @@ def clear_run_dir(paths: RunPaths) -> None:
         if p.exists():
             p.unlink()
     make_parents(paths.last)
+
+
+def remove_run_files(paths: RunPaths) -> None:
+    """Remove what a run wrote (``config.json``, ``metrics.jsonl``, checkpoints) and its
+    folders where they are left empty: after a failed start, nothing looks like a run."""
+    for p in paths.outputs():
+        p.unlink(missing_ok=True)
+    for folder in (paths.checkpoints, paths.root):
+        try:
+            folder.rmdir()
+        except OSError:  # not empty (other files of the user's) or already gone
+            pass
 
 
 def link_or_copy(src: Path, dst: Path) -> None:

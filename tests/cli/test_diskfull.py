@@ -127,4 +127,5 @@ def test_train_says_the_disk_is_full(disk, tiny):
     proc = _cli("train", "-q", "--data", str(tiny / "curves.h5"), "--out", str(disk / "run"),
                 "--epochs", "2", "--device", "cpu")
     _one_line_disk_full(proc, "disk/run/")  # was: "internal error: RuntimeError: ... unexpected pos ..."
-    assert not [p for p in _listing(disk) if p.endswith(".tmp") or p.endswith(".lock")]
+    # no first checkpoint: nothing is left (config.json and metrics.jsonl used to stay, asking for --resume)
+    assert _listing(disk) == ["filler"]
