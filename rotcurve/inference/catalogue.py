@@ -22,10 +22,11 @@ fail) are kept; with ``overwrite`` the previous outputs are removed first.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -321,34 +322,48 @@ def fit_catalogue(
         return CatalogueResult(table, [(f.name, f.reason) for f in fits if f.status == "failed"], None, resolved, fits)
 
     out = Path(out)
-    _prepare_out(out, resolved, overwrite=overwrite, resume=resume)
-    atomic_write_text(out / "fit_config.json", json.dumps({"settings": resolved, "n_galaxies": len(items)},
-                                                          indent=2, sort_keys=True) + "\n")
-    files = [out / "galaxies" / f"{k}.h5" for k in keys]
-    todo = [i for i, f in enumerate(files) if not (resume and _done(f, resolved))]
-    tasks = [(i, items[i], settings_json, str(out), keys[i], bool(figures)) for i in todo]
-    n_workers = workers if workers is not None else _default_workers(len(tasks))
-    _run(tasks, workers=n_workers, scheduler=scheduler, scheduler_timeout=scheduler_timeout, progress=progress)
+    with _removed_if_nothing_fitted(out):
+        _prepare_out(out, resolved, overwrite=overwrite, resume=resume)
+        atomic_write_text(out / "fit_config.json", json.dumps({"settings": resolved, "n_galaxies": len(items)},
+                                                              indent=2, sort_keys=True) + "\n")
+        files = [out / "galaxies" / f"{k}.h5" for k in keys]
+        todo = [i for i, f in enumerate(files) if not (resume and _done(f, resolved))]
+        tasks = [(i, items[i], settings_json, str(out), keys[i], bool(figures)) for i in todo]
+        n_workers = workers if workers is not None else _default_workers(len(tasks))
+        _run(tasks, workers=n_workers, scheduler=scheduler, scheduler_timeout=scheduler_timeout, progress=progress)
 
-    rows = []
-    for g, f in zip(items, files):
-        try:
-            row, _ = read_galaxy_summary(f)
-        except DataError as exc:  # a worker died before writing: listed, never dropped
-            row = GalaxyFit(name=g.name, status="failed", reason=f"no result file ({exc})").summary_row()
-        rows.append(row)
-    table = summary_table(rows)
-    write_summary(table, out)
-    failures = [(str(r["name"]), str(r["reason"])) for r in rows if r["status"] == "failed"]
-    _write_failures(out / "failures.csv", failures)
-    merge(out / "posteriors.h5", [(k, f) for k, f in zip(keys, files) if f.is_file()], resolved)
-    if report:
-        from rotcurve.inference.report import write_report
+        rows = []
+        for g, f in zip(items, files):
+            try:
+                row, _ = read_galaxy_summary(f)
+            except DataError as exc:  # a worker died before writing: listed, never dropped
+                row = GalaxyFit(name=g.name, status="failed", reason=f"no result file ({exc})").summary_row()
+            rows.append(row)
+        table = summary_table(rows)
+        write_summary(table, out)
+        failures = [(str(r["name"]), str(r["reason"])) for r in rows if r["status"] == "failed"]
+        _write_failures(out / "failures.csv", failures)
+        merge(out / "posteriors.h5", [(k, f) for k, f in zip(keys, files) if f.is_file()], resolved)
+        if report:
+            from rotcurve.inference.report import write_report
 
-        write_report(table, out / "report.html", settings=resolved,
-                     figures_dir=out / "figures" if figures else None,
-                     keys={g.name: k for g, k in zip(items, keys)})
+            write_report(table, out / "report.html", settings=resolved,
+                         figures_dir=out / "figures" if figures else None,
+                         keys={g.name: k for g, k in zip(items, keys)})
     return CatalogueResult(table, failures, out, resolved)
+
+
+@contextlib.contextmanager
+def _removed_if_nothing_fitted(out: Path) -> Iterator[None]:
+    """On a failure (unreachable scheduler, full disk, Ctrl-C) before any galaxy file was
+    written, remove the folder this call created: no empty skeleton is left to look like results."""
+    created = not out.exists()
+    try:
+        yield
+    except BaseException:
+        if created and out.is_dir() and not any((out / "galaxies").glob("*.h5")):
+            shutil.rmtree(out, ignore_errors=True)
+        raise
 
 
 def _progress(items: Sequence[Any], enabled: bool) -> Any:

@@ -128,3 +128,18 @@ def test_in_memory_catalogue_and_bad_inputs(tmp_path):
     with pytest.raises(DataError, match="is a file"):
         fit_catalogue(gals, tmp_path / "file", model="disc-nfw", settings=FAST, progress=False)
     assert os.listdir(tmp_path) == ["file"]
+
+
+def test_a_failed_start_leaves_no_skeleton_folder(sparc_folder, tmp_path):
+    # an unreachable scheduler used to leave DIR/galaxies/ and fit_config.json, like a started fit
+    pytest.importorskip("distributed")
+    import socket
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    out = tmp_path / "runs" / "fits"
+    with pytest.raises(ConfigError):
+        fit_catalogue(sparc_folder, out, H0=73.0, settings=FAST, progress=False, figures=False, report=False,
+                      scheduler=f"tcp://127.0.0.1:{port}", scheduler_timeout=1.0)
+    assert not out.exists()
