@@ -382,10 +382,27 @@ def download_mnist(
         raise ConfigError(f"unknown MNIST part(s) {', '.join(unknown)}; known: {', '.join(MNIST_FILES)}")
     if not mirrors:
         raise ConfigError("download_mnist needs at least one mirror URL")
+    created = [p for p in (directory, *directory.parents) if not p.exists()]  # deepest first
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise DataError(f"{directory}: cannot create the folder ({exc.strerror})") from None
+    try:
+        return _download_parts(directory, parts, mirrors, checksums, timeout=timeout, progress=progress)
+    except BaseException:
+        for folder in created:  # a failed download leaves no empty folders that look like a data set
+            try:
+                folder.rmdir()
+            except OSError:  # not empty: something was kept there
+                break
+        raise
+
+
+def _download_parts(
+    directory: Path, parts: Sequence[str], mirrors: Sequence[str], checksums: Mapping[str, Mapping[str, str]],
+    *, timeout: float, progress: bool,
+) -> dict[str, Path]:
+    """Each part of :func:`download_mnist`: kept if verified there, else fetched from a mirror."""
     result: dict[str, Path] = {}
     for part in parts:
         stem = MNIST_FILES[part]

@@ -162,13 +162,17 @@ def test_corrupted_download_is_rejected_and_leaves_nothing(tmp_path, mnist_facto
     dest = tmp_path / "dest"
     with pytest.raises(DataError, match=r"could not download a verified train-images-idx3-ubyte.gz \(.*checksum mismatch\); nothing was kept"):
         download_mnist(dest, mirrors=[mirror.as_uri()], parts=["train-images"], progress=False, checksums=sums)
-    assert list(dest.iterdir()) == []
+    assert not dest.exists()  # the folder it created is gone too (an empty folder looked like a data set)
 
 
 def test_unreachable_mirror_is_a_data_error(tmp_path):
     with pytest.raises(DataError, match="could not download .*nonexistent"):
-        download_mnist(tmp_path / "d", mirrors=["file:///nonexistent/"], parts=["t10k-labels"], progress=False)
-    assert list((tmp_path / "d").iterdir()) == []
+        download_mnist(tmp_path / "a" / "d", mirrors=["file:///nonexistent/"], parts=["t10k-labels"], progress=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # created parents removed as well
+    (tmp_path / "kept").mkdir()
+    with pytest.raises(DataError):
+        download_mnist(tmp_path / "kept", mirrors=["file:///nonexistent/"], parts=["t10k-labels"], progress=False)
+    assert (tmp_path / "kept").is_dir()  # a folder that was there before stays
 
 
 def test_unverified_existing_file_is_replaced(tmp_path, mnist_factory):
@@ -253,7 +257,7 @@ def test_connection_dropped_mid_download_falls_back_and_leaves_no_partial_file(
     dest = tmp_path / "dest"
     with pytest.raises(DataError, match="flaky.example.*nothing was kept"):
         download_mnist(dest, mirrors=["https://flaky.example/"], parts=["t10k-images"], progress=False, checksums=sums)
-    assert list(dest.iterdir()) == []
+    assert not dest.exists()
     got = download_mnist(
         dest, mirrors=["https://flaky.example/", mirror.as_uri()], parts=["t10k-images"], progress=False, checksums=sums
     )
