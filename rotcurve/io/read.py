@@ -38,7 +38,7 @@ from rotcurve.io.schema import (
 )
 from rotcurve.validation import first_line, is_int
 
-__all__ = ["Dataset", "CurveData", "open_dataset", "read_dataset", "SCAN_VALUES"]
+__all__ = ["Dataset", "CheckedDataset", "CurveData", "open_dataset", "read_dataset", "SCAN_VALUES"]
 
 #: Files without the writer's ``curves_finite`` record are scanned for NaN/inf
 #: when ``v_circ`` has at most this many values (4 MiB of float32).
@@ -51,6 +51,48 @@ _REGENERATE = "regenerate it (or `rotcurve generate --resume`)"
 
 def _corrupt(path: Path, why: str) -> DataError:
     return DataError(f"{path} is truncated or corrupted ({why}); {_REGENERATE}")
+
+
+class CheckedDataset:
+    """An ``h5py.Dataset`` whose reads turn HDF5 errors into one :class:`DataError`
+    naming the file (a damaged chunk fails only when it is read, e.g. in the middle
+    of ``encode``: "filter returned failure during read" alone named nothing).
+
+    Everything else (``shape``, ``dtype``, ``chunks``, ``attrs``, ...) is the dataset's own.
+    """
+
+    __slots__ = ("_d", "_path")
+
+    def __init__(self, dataset: Any, path: Path) -> None:
+        self._d = dataset
+        self._path = path
+
+    def __getitem__(self, key: Any) -> Any:
+        try:
+            return self._d[key]
+        except OSError as exc:
+            raise _corrupt(self._path, first_line(exc)) from None
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        out = self[()]
+        return np.asarray(out, dtype=dtype) if dtype is not None else np.asarray(out)
+
+    def __len__(self) -> int:
+        return len(self._d)
+
+    @property
+    def dataset(self) -> Any:
+        """The ``h5py.Dataset`` itself (its reads raise HDF5's ``OSError``)."""
+        return self._d
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._d, name)
+
+    def read_direct(self, dest: np.ndarray, source_sel: Any = None, dest_sel: Any = None) -> None:
+        try:
+            self._d.read_direct(dest, source_sel, dest_sel)
+        except OSError as exc:
+            raise _corrupt(self._path, first_line(exc)) from None
 
 
 def _plain(value: Any) -> Any:
@@ -106,10 +148,10 @@ class Dataset:
         float64 radii in kpc (read into memory).
     n, n_radii : int
         Number of curves N and of radii n_r.
-    v_circ : h5py.Dataset, shape (N, n_r)
+    v_circ : CheckedDataset, shape (N, n_r)
         km/s, read lazily: slicing (``ds.v_circ[i:j]``) returns arrays; multi-shard
         files are transparent.
-    v_disc, v_halo : h5py.Dataset or None
+    v_disc, v_halo : CheckedDataset or None
         Components (None when the file has none).
     has_params : bool
         Whether ``/params`` is stored.
@@ -183,9 +225,9 @@ class Dataset:
                 missing = [name for name in ("radii", "v_circ") if name not in f]
                 raise _corrupt(path, f"no /{missing[0]} dataset")
             self.radii = np.asarray(f["radii"][...], dtype=np.float64)
-            self.v_circ = f["v_circ"]
-            self.v_disc = f["v_disc"] if "v_disc" in f else None
-            self.v_halo = f["v_halo"] if "v_halo" in f else None
+            self.v_circ = CheckedDataset(f["v_circ"], path)
+            self.v_disc = CheckedDataset(f["v_disc"], path) if "v_disc" in f else None
+            self.v_halo = CheckedDataset(f["v_halo"], path) if "v_halo" in f else None
             self.has_params = "params" in f
             params_group = f["params"] if self.has_params else None
         except OSError as exc:

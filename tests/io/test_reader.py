@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import h5py
 import numpy as np
 import pytest
@@ -35,7 +37,7 @@ def test_open_dataset_api(good, curves):
     with open_dataset(good) as ds:
         assert ds.n == 300 and ds.n_radii == 50 and ds.has_params and not ds.is_virtual
         np.testing.assert_array_equal(ds.radii, curves["radii"])
-        assert isinstance(ds.v_circ, h5py.Dataset)
+        assert isinstance(ds.v_circ.dataset, h5py.Dataset)  # behind a CheckedDataset: errors name the file
         np.testing.assert_array_equal(ds.v_circ[10:20], curves["v_circ"][10:20].astype(np.float32))
         np.testing.assert_array_equal(ds.read("v_halo", 5, 7), curves["v_halo"][5:7].astype(np.float32))
         blocks = list(ds.iter_blocks(128, components=True))
@@ -135,3 +137,28 @@ def test_radii_must_be_increasing(good):
     with h5py.File(good, "a") as f:
         f["radii"][...] = f["radii"][...][::-1]
     assert "/radii is not positive and strictly increasing" in _error(good)
+
+
+def test_a_damaged_chunk_read_later_names_the_file(tmp_path):
+    # the file opens and validates; the damage shows only when its chunk is read
+    # (encode, score, report): the error names the file, not just "filter returned failure"
+    import h5py
+
+    from rotcurve.io import open_dataset, write_dataset
+
+    rng = np.random.default_rng(0)
+    path = write_dataset(tmp_path / "c.h5", radii=np.geomspace(0.5, 40.0, 16),
+                         v_circ=rng.uniform(50, 200, (5000, 16)))  # big enough to skip the open-time scan
+    with h5py.File(path, "r") as f:
+        info = f["v_circ"].id.get_chunk_info(0)
+    with open(path, "r+b") as fh:
+        fh.seek(info.byte_offset + info.size // 2)
+        byte = fh.read(1)
+        fh.seek(-1, 1)
+        fh.write(bytes([byte[0] ^ 0xFF]))
+    with open_dataset(path) as ds:
+        with pytest.raises(DataError, match=rf"^{re.escape(str(path))} is truncated or corrupted \(.*\); regenerate"):
+            ds.v_circ[:10]
+        with pytest.raises(DataError, match=re.escape(str(path))):
+            np.asarray(ds.v_circ)
+        assert ds.v_circ.shape == (5000, 16) and len(ds.v_circ) == 5000
