@@ -29,6 +29,7 @@ __all__ = [
     "atomic_write_bytes",
     "fsync_dir",
     "check_output",
+    "check_folder",
     "make_parents",
     "is_disk_full",
     "disk_full_error",
@@ -127,8 +128,10 @@ def _existing_ancestor(folder: Path) -> Path:
     return p
 
 
-def _check_folder(path: Path) -> None:
-    """``path``'s folder exists or can be created: no part of it is a file; writable."""
+def check_folder(path: str | Path) -> None:
+    """Raise :class:`DataError` unless ``path``'s folder exists or can be created:
+    no part of it is a file (the message names it), the nearest existing one is writable."""
+    path = Path(path)
     folder = path.parent if str(path.parent) else Path(".")
     base = _existing_ancestor(folder)
     if base.exists() and not base.is_dir():
@@ -153,14 +156,14 @@ def make_parents(path: str | Path) -> Path:
     folder = path.parent if str(path.parent) else Path(".")
     if folder.is_dir():
         return path
-    _check_folder(path)
+    check_folder(path)
     try:
         os.makedirs(folder, exist_ok=True)
     except OSError as exc:
         if is_disk_full(exc):
             raise disk_full_error(path) from None
         if exc.errno == errno.ENOTDIR or (folder.exists() and not folder.is_dir()):
-            _check_folder(path)  # names the file
+            check_folder(path)  # names the file
         raise DataError(
             f"{path}: cannot create folder {folder} ({exc.strerror or exc}); choose another output path"
         ) from None
@@ -187,7 +190,7 @@ def check_output(path: str | Path, *, overwrite: bool, overwrite_option: Option 
         raise DataError(f"{path} is a folder; give a file name for the output")
     if path.exists() and not overwrite:
         raise OutputExistsError.both("{path} exists; pass {o} to replace it", path=str(path), o=overwrite_option)
-    _check_folder(path)
+    check_folder(path)
     return path
 
 

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from rotcurve.errors import DataError, OutputExistsError
-from rotcurve.io.atomic import fsync_dir
+from rotcurve.io.atomic import check_folder, fsync_dir, make_parents
 from rotcurve.reports.config import REPORT_FORMAT
 
 __all__ = ["check_out", "is_report_folder", "staged_folder"]
@@ -32,11 +32,7 @@ def check_out(out: Path, overwrite: bool) -> None:
             f"{out} is a folder that holds something other than a rotcurve report; it is not replaced "
             "even with --overwrite: choose another output folder"
         )
-    parent = _parent(out)
-    if not parent.is_dir():
-        raise DataError(f"{out}: folder {parent} does not exist; create it first")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise DataError(f"{out}: folder {parent} is not writable; choose another output folder")
+    check_folder(out)  # missing parent folders are created when the report is written
 
 
 def is_report_folder(path: Path) -> bool:
@@ -80,6 +76,9 @@ def staged_folder(out: Path, overwrite: bool) -> Iterator[Path]:
     On any error (or interruption) the temporary folder is removed and ``out``
     is left as it was.
     """
+    parent = _parent(out).absolute()
+    created = [p for p in (parent, *parent.parents) if not p.exists()]  # deepest first
+    make_parents(out)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=_parent(out)))
     try:
         os.chmod(tmp, 0o777 & ~_umask())
@@ -87,4 +86,9 @@ def staged_folder(out: Path, overwrite: bool) -> Iterator[Path]:
         _commit(tmp, out, overwrite)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
+        for folder in created:  # the parents made for it, deepest first, while empty
+            try:
+                folder.rmdir()
+            except OSError:
+                break
         raise

@@ -213,8 +213,10 @@ def test_mismatched_data_is_refused_before_anything_is_written(trained, tmp_path
         make_report(trained / "run", f"mnist:{tmp_path}", tmp_path / "out", progress=False)
     with pytest.raises(DataError, match="no such file|not found|does not exist"):
         make_report(trained / "run", tmp_path / "missing.h5", tmp_path / "out", progress=False)
-    with pytest.raises(DataError, match="does not exist; create it first"):
-        make_report(trained / "run", trained / "curves.h5", tmp_path / "no" / "out", progress=False)
+    (tmp_path / "afile").write_text("")
+    with pytest.raises(DataError, match=r"afile/out: .*afile is a file, not a folder"):
+        make_report(trained / "run", trained / "curves.h5", tmp_path / "afile" / "out", progress=False)
+    (tmp_path / "afile").unlink()
     precious = tmp_path / "precious"
     precious.mkdir()
     (precious / "thesis.tex").write_text("years of work")
@@ -368,3 +370,18 @@ def test_analysis_depends_on_neither_run_nor_reports():
         "assert not bad, bad"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_report_folder_parents_are_made_and_removed_on_failure(tmp_path):
+    from rotcurve.reports.folder import check_out, staged_folder
+
+    out = tmp_path / "a" / "b" / "report"
+    check_out(out, overwrite=False)  # missing parents are fine
+    with pytest.raises(RuntimeError):
+        with staged_folder(out, overwrite=False) as tmp:
+            (tmp / "report.html").write_text("half")
+            raise RuntimeError("interrupted")
+    assert list(tmp_path.iterdir()) == []  # neither the staging folder nor the parents made for it
+    with staged_folder(out, overwrite=False) as tmp:
+        (tmp / "report.html").write_text("done")
+    assert (out / "report.html").read_text() == "done"
