@@ -246,7 +246,7 @@ class Galaxy:
         bad = ~np.isfinite(self.V)
         if bad.any():
             i = int(np.argmax(bad))
-            raise DataError(f"{self._where(i)}: V = {self.V[i]!r} km/s; velocities must be finite")
+            raise DataError(f"{self._where(i)}: V = {self.V[i]:g} km/s; velocities must be finite")
         bad = ~(np.isfinite(self.eV) & (self.eV > 0.0))
         if bad.any():
             i = int(np.argmax(bad))
@@ -258,7 +258,7 @@ class Galaxy:
             bad = ~np.isfinite(a)
             if bad.any():
                 i = int(np.argmax(bad))
-                raise DataError(f"{self._where(i)}: {col} = {a[i]!r}; must be finite")
+                raise DataError(f"{self._where(i)}: {col} = {a[i]:g}; must be finite")
         for col, unit, lo, hi in (
             ("distance", "Mpc", 0.0, math.inf),
             ("e_distance", "Mpc", 0.0, math.inf),
@@ -267,7 +267,7 @@ class Galaxy:
         ):
             value = getattr(self, col)
             if value is not None and not (math.isfinite(value) and lo < value <= hi):
-                raise DataError(f"{self._where()}: {col} = {value!r} {unit}; must be in ({lo:g}, {hi:g}]")
+                raise DataError(f"{self._where()}: {col} = {value:g} {unit}; must be in ({lo:g}, {hi:g}]")
         return self
 
     # -- conversion ----------------------------------------------------------------

@@ -24,11 +24,11 @@ def good(**kw):
         (dict(R=[1.0, 2.0, 2.0, 4.0]), r"row 2 \(R = 2 kpc\): radii must increase"),
         (dict(R=[0.0, 2.0, 3.0, 4.0]), r"row 0 .*radius must be finite and > 0"),
         (dict(R=[1.0, 2.0, np.inf, 4.0]), r"row 2 .*radius must be finite"),
-        (dict(V=[50.0, np.nan, 65.0, 66.0]), r"row 1 .*velocities must be finite"),
+        (dict(V=[50.0, np.nan, 65.0, 66.0]), r"row 1 \(R = 2 kpc\): V = nan km/s; velocities must be finite"),
         (dict(Vgas=[1.0, 2.0, 3.0]), r"column Vgas has 3 values but R has 4"),
         (dict(R=[], V=[], eV=[]), r"galaxy G1: no data points"),
-        (dict(inclination=0.0), r"inclination = 0.0 deg"),
-        (dict(distance=-3.0), r"distance = -3.0 Mpc"),
+        (dict(inclination=0.0), r"inclination = 0 deg"),
+        (dict(distance=-3.0), r"distance = -3 Mpc"),
     ],
 )
 def test_bad_data_is_one_line_naming_galaxy_and_row(change, match):
