@@ -401,6 +401,8 @@ def _prepare_run(
     run = _new_run(data, paths, model_config, cfg, device, amp)
     if resume_from is None:
         clear_run_dir(paths)
+        if data_config.simulate is None:  # a simulated run replaced by a file-trained one
+            paths.reference.unlink(missing_ok=True)
         run_config.save(paths.config)
         run.metrics = MetricsLog(paths.metrics)
         run.metrics.flush()

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import inspect
 import json
 import os
 from collections.abc import Callable
@@ -382,16 +383,18 @@ def check_run_root(root: str | Path) -> Path:
 
 
 def holds_run_lock(func: Callable[..., T]) -> Callable[..., T]:
-    """Decorate ``func(data, run_dir, ...)`` to hold ``run_dir``'s lock while it runs.
+    """Decorate a function with an argument ``run_dir`` to hold its lock while it runs.
 
     The lock is ``RUN_DIR.lock`` next to the run folder
     (:func:`rotcurve.io.lock.output_lock`): a second training run on the same
     folder fails at once with :class:`~rotcurve.errors.OutputLockedError`
     naming the first one's pid.  Missing parent folders are created.
     """
+    signature = inspect.signature(func)
+
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> T:
-        run_dir = kwargs["run_dir"] if "run_dir" in kwargs else args[1]
+        run_dir = signature.bind_partial(*args, **kwargs).arguments["run_dir"]
         root = check_run_root(Path(run_dir))
         with output_lock(root):
             return func(*args, **kwargs)
@@ -410,7 +413,7 @@ def clear_run_dir(paths: RunPaths) -> None:
 def remove_run_files(paths: RunPaths) -> None:
     """Remove what a run wrote (``config.json``, ``metrics.jsonl``, checkpoints) and its
     folders where they are left empty: after a failed start, nothing looks like a run."""
-    for p in paths.outputs():
+    for p in (*paths.outputs(), paths.reference):
         p.unlink(missing_ok=True)
     for folder in (paths.checkpoints, paths.root):
         try:

@@ -29,10 +29,16 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from rotcurve.errors import OutputExistsError
 from rotcurve.training.config import REFERENCE_SIZE, DataConfig, SimulateConfig, TrainConfig, default_train_config
 from rotcurve.training.device import amp_dtype, resolve_device
-from rotcurve.training.rundir import RunConfig, RunPaths, check_run_root, prepare_run_dir
+from rotcurve.training.rundir import (
+    RunConfig,
+    RunPaths,
+    check_run_root,
+    holds_run_lock,
+    prepare_run_dir,
+    refuse_started,
+)
 from rotcurve.units import DELTA_DEFAULT, H0_DEFAULT
 
 __all__ = ["fit_simulated", "simulated_data"]
@@ -64,6 +70,7 @@ def simulated_data(
     return data
 
 
+@holds_run_lock  # before reference.h5 is written: a second run on the folder is refused at once
 def fit_simulated(
     run_dir: str | os.PathLike[str],
     n: int,
@@ -128,10 +135,7 @@ def fit_simulated(
     device = resolve_device(train_config.device)  # fail before writing anything
     amp_dtype(train_config.amp, device)
     paths = RunPaths(check_run_root(Path(run_dir)))
-    if not resume and not overwrite and paths.is_started():
-        raise OutputExistsError(
-            f"{paths.root} already holds a run; pass --resume to continue it or --overwrite to replace it"
-        )
+    refuse_started(paths, resume=resume, overwrite=overwrite)
     reference = paths.reference.expanduser().resolve()
     data_config = DataConfig(spec=str(reference), fractions=tuple(fractions), storage="memory", simulate=sim)
     model_config = model if isinstance(model, ModelConfig) else default_config("curves", grid.n, **dict(model or {}))

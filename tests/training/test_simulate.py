@@ -160,3 +160,35 @@ def test_simulated_on_cuda_is_the_numpy_physics(tmp_path):
     np.testing.assert_allclose(got.cpu().numpy(), (np.log10(v) - NORM.mean) / NORM.std, rtol=0, atol=2e-6)
     result = _fit(tmp_path / "run", train={"device": "cuda"})
     assert result.stop_reason == "completed"
+
+
+def test_lock_before_reference_and_overwrite_by_a_file_run(tmp_path):
+    # a second run on a folder in use is refused before it writes reference.h5
+    from rotcurve.errors import OutputLockedError
+    from rotcurve.io.lock import output_lock
+    from rotcurve.testing import write_curves
+    from rotcurve.training import fit
+
+    run = tmp_path / "run"
+    with output_lock(run):
+        import threading
+
+        caught = []
+
+        def other():
+            try:
+                _fit(run)
+            except OutputLockedError as exc:
+                caught.append(exc)
+
+        t = threading.Thread(target=other)
+        t.start()
+        t.join(60)
+    assert caught and not (run / "reference.h5").exists()
+    # a simulated run replaced by a file-trained one keeps no stale reference.h5
+    _fit(run)
+    assert (run / "reference.h5").is_file()
+    write_curves(tmp_path / "c.h5", 120, radii=np.geomspace(0.1, 50.0, 12))
+    fit(tmp_path / "c.h5", run, model=TINY_MODEL, train={"epochs": 1, "batch_size": 60, "device": "cpu"},
+        overwrite=True, progress=False)
+    assert not (run / "reference.h5").exists()
