@@ -53,7 +53,17 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-SPARC_ZIP = ROOT / ".." / "shared" / "datasets" / "sparc" / "Rotmod_LTG.zip"
+
+
+def _sparc_zip() -> Path:
+    """$ROTCURVE_SPARC_ZIP, else shared/datasets/sparc/Rotmod_LTG.zip beside the repository or above it (worktrees)."""
+    if os.environ.get("ROTCURVE_SPARC_ZIP"):
+        return Path(os.environ["ROTCURVE_SPARC_ZIP"])
+    candidates = [up / "shared" / "datasets" / "sparc" / "Rotmod_LTG.zip" for up in ROOT.parents]
+    return next((c for c in candidates if c.is_file()), candidates[0])
+
+
+SPARC_ZIP = _sparc_zip()
 RESULTS = ROOT / "bench" / "results"
 QUANTITIES = ("Md", "Rd", "Mh", "c", "V200", "C200")
 
@@ -82,6 +92,56 @@ def machine() -> str:
     except OSError:
         pass
     return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, numpy {np.__version__}"
+
+
+class CpuMeter:
+    """CPU seconds (user + system) of this process and every descendant, polled in a thread.
+
+    Worker processes of a forkserver pool are not children of this process, so
+    ``RUSAGE_CHILDREN`` misses them; the poller sums the last seen times of
+    every process below this one (it may miss up to ``interval`` per process
+    that ends between two polls).
+    """
+
+    def __init__(self, interval: float = 0.25) -> None:
+        import psutil
+
+        self._me = psutil.Process()
+        self._interval = interval
+        self._seen: dict[int, float] = {}
+        self._stop = None
+        self.seconds = float("nan")
+
+    def _poll(self) -> None:
+        for p in self._me.children(recursive=True):
+            try:
+                t = p.cpu_times()
+            except Exception:  # ended meanwhile
+                continue
+            self._seen[p.pid] = t.user + t.system
+
+    def __enter__(self) -> "CpuMeter":
+        import threading
+
+        self._own0 = time.process_time()
+        self._stop = threading.Event()
+
+        def loop() -> None:
+            while not self._stop.wait(self._interval):
+                self._poll()
+
+        self._poll()
+        self._base = dict(self._seen)
+        self._thread = threading.Thread(target=loop, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._poll()
+        kids = sum(t - self._base.get(pid, 0.0) for pid, t in self._seen.items())
+        self.seconds = time.process_time() - self._own0 + kids
 
 
 # -- calibration --------------------------------------------------------------------------------
@@ -259,23 +319,25 @@ LITERATURE = {
 }
 
 
-def sparc_part(workers: int, seed: int, out: dict) -> None:
+def sparc_part(workers: int, seed: int, out: dict, *, figures: bool = False) -> None:
     from rotcurve.inference import fit_catalogue
 
     if not SPARC_ZIP.is_file():
         print(f"\n== sparc: skipped, {SPARC_ZIP} not found")
         return
-    print(f"\n== SPARC: 175 galaxies, sparc model, flat prior, H0 = 73, {workers} workers, no figures ({load()})")
+    print(f"\n== SPARC: 175 galaxies, sparc model, flat prior, H0 = 73, {workers} workers, "
+          f"{'with' if figures else 'no'} figures ({load()})")
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
-        res = fit_catalogue(SPARC_ZIP, Path(tmp) / "sparc", model="sparc", prior="flat", H0=73.0, seed=seed,
-                            workers=workers, figures=False, report=True, progress=False)
+        with CpuMeter() as cpu:
+            res = fit_catalogue(SPARC_ZIP, Path(tmp) / "sparc", model="sparc", prior="flat", H0=73.0, seed=seed,
+                                workers=workers, figures=figures, report=True, progress=False)
         wall = time.perf_counter() - t0
         s = res.summary
         RESULTS.mkdir(parents=True, exist_ok=True)
         (RESULTS / "fit_sparc_report.html").write_bytes((res.out / "report.html").read_bytes())
         s.write(RESULTS / "fit_sparc_summary.ecsv", overwrite=True)
-    print(f"wall time {wall:.1f} s ({load()})")
+    print(f"wall time {wall:.1f} s, CPU time {cpu.seconds:.1f} s (all processes; {load()})")
     status = [str(x) for x in s["status"]]
     print(f"{len(s)} galaxies: {status.count('ok')} converged, {status.count('not_converged')} not converged, "
           f"{status.count('failed')} failed")
@@ -291,6 +353,10 @@ def sparc_part(workers: int, seed: int, out: dict) -> None:
     worst = int(np.argmax(np.where(fin, chi, -1)))
     print(f"reduced chi2 at the MAP: median {np.median(chi[fin]):.2f}, 90th percentile {np.percentile(chi[fin], 90):.2f}, "
           f"worst {chi[worst]:.1f} ({names[worst]}); {int(np.sum(chi[fin] < 2))} of {fin.sum()} below 2")
+    times = np.asarray(s["time_s"], float)
+    slow = np.argsort(-times)[:3]
+    print(f"time in the workers: sum {times.sum():.1f} s over {workers} workers (ideal wall "
+          f"{times.sum() / workers:.1f} s), slowest " + ", ".join(f"{s['name'][i]} {times[i]:.1f} s" for i in slow))
     print(f"mean time per galaxy in the workers {np.mean(np.asarray(s['time_s'])[ok]):.2f} s, "
           f"median tau {np.nanmedian(np.asarray(s['tau'])[ok]):.1f} steps, median acceptance "
           f"{np.nanmedian(np.asarray(s['acceptance'])[ok]):.2f}")
@@ -304,7 +370,7 @@ def sparc_part(workers: int, seed: int, out: dict) -> None:
         print(f"  {name:8s} V200 = {v[1]:6.1f} (+{v[2] - v[1]:.1f} -{v[1] - v[0]:.1f}) km/s   C200 = {c[1]:5.2f} "
               f"(+{c[2] - c[1]:.2f} -{c[1] - c[0]:.2f})   Ups_disk = {u[1]:.2f}   chi2_red = "
               f"{float(s['chi2_red'][i]):.2f}   [literature: {LITERATURE[name]}]")
-    out["sparc"] = {"wall_s": wall, "workers": workers, "n": len(s), "converged": status.count("ok"),
+    out["sparc"] = {"wall_s": wall, "cpu_s": cpu.seconds, "figures": figures, "workers": workers, "n": len(s), "converged": status.count("ok"),
                     "not_converged": status.count("not_converged"), "failed": status.count("failed"),
                     "chi2_red_median": float(np.median(chi[fin])), "chi2_red_p90": float(np.percentile(chi[fin], 90)),
                     "chi2_red_worst": float(chi[worst]), "worst": str(names[worst]), "galaxies": picked}
@@ -318,12 +384,13 @@ def main() -> int:
     ap.add_argument("--k", type=int, default=5, help="mock galaxies of the independent check (default 5)")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--figures", action="store_true", help="sparc part: also write the per-galaxy figures")
     ap.add_argument("--json", type=Path, default=None, help="also write the numbers here")
     args = ap.parse_args()
     print(f"bench_fit: {machine()}; {load()}")
     out: dict = {"machine": machine()}
     if "sparc" in args.parts:
-        sparc_part(args.workers, args.seed, out)
+        sparc_part(args.workers, args.seed, out, figures=args.figures)
     if "speed" in args.parts:
         speed(args.seed, out)
     if "independent" in args.parts:
