@@ -77,7 +77,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         help=f"overdensity of the halo mass Mh (default {DELTA_DEFAULT:g}); V200, C200 are always 200c",
     )
     s = p.add_argument_group("sampler")
-    s.add_argument("--walkers", type=positive_int, default=None, metavar="N", help="emcee walkers (default 48)")
+    s.add_argument("--walkers", type=positive_int, default=None, metavar="N", help="emcee walkers (default 96)")
     s.add_argument(
         "--max-steps", type=positive_int, default=None, metavar="N",
         help="cap on steps per walker; galaxies not converged by then are flagged (default 10000)",
