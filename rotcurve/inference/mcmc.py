@@ -50,7 +50,8 @@
    compared (five SPARC galaxies, two seeds): the smallest rose from 1,900
    to 2,200 (NGC 3953, the slowest SPARC galaxy: 2,000 before, 2,200 now;
    UGC 7690 1,900 before, 2,600 now; the easy NGC 3198 4,200 before, 3,200
-   now), in half the CPU time.
+   now), in about half the CPU time (on all 175 SPARC galaxies: 20 % less, with
+   a median of 4,300 independent samples against 3,200).
 5. Burn-in ``2 max(tau)`` steps is dropped and the chain thinned by
    ``max(1, min(tau) / 2)``; at most ``max_samples`` samples are kept (evenly).
 
