@@ -281,7 +281,8 @@ class EmceeMethod(Method):
                 note = "the autocorrelation time could not be estimated (walkers stuck?)"
             else:
                 note = (f"not converged after {n_steps} steps: the chain is {n_steps / np.max(tau):.0f} tau long "
-                        f"(needs {st.tau_factor:g}) or tau still changing by more than {100 * st.tau_rtol:g} %")
+                        f"(needs {st.tau_factor:g}), holds {_n_eff(w, n_steps, tau):.0f} independent samples "
+                        f"(needs {st.min_n_eff}) or tau still changing by more than {100 * st.tau_rtol:g} %")
         tau_max = float(np.max(tau)) if np.all(np.isfinite(tau)) else float(n_steps) / 4.0
         tau_min = float(np.min(tau)) if np.all(np.isfinite(tau)) else 1.0
         discard = _discard(n_steps, tau_max)
