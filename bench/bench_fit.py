@@ -35,6 +35,7 @@ Run from the repository root::
 
     python bench/bench_fit.py                         # everything (~15 min on 2 busy cores)
     python bench/bench_fit.py --parts sparc speed     # the timings only
+    python bench/bench_fit.py --parts sparc --figures # the catalogue with its per-galaxy figures
     python bench/bench_fit.py --parts calibration --n 200 --json bench/results/fit.json
 
 Timings on a shared machine are noisy; the load average is printed before
