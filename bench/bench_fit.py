@@ -19,7 +19,11 @@ Four parts, each optional (default: all), printed as plain text:
                  emcee, scalar log-probability) run long enough for the same
                  number of independent samples, side by side: the plain loop
                  with emcee's default stretch move, and with the DE move rotcurve
-                 uses (to separate vectorisation from the move).
+                 uses (to separate vectorisation from the move).  The number
+                 matched is rotcurve's *true* one, from ``tau`` of an untimed
+                 100-``tau`` reference run (rotcurve's own estimate on its
+                 25-50 ``tau`` chain is 10-25 % high); the plain loop's chains
+                 are ~100 ``tau`` long, where the estimate is close.
 ``sparc``        All 175 SPARC galaxies (Lelli, McGaugh & Schombert 2016, AJ 152,
                  157; CC-BY-4.0; read from ../shared/datasets/sparc/Rotmod_LTG.zip)
                  with the ``sparc`` model, ``flat`` prior, H0 = 73, on
@@ -31,6 +35,7 @@ Run from the repository root::
 
     python bench/bench_fit.py                         # everything (~15 min on 2 busy cores)
     python bench/bench_fit.py --parts sparc speed     # the timings only
+    python bench/bench_fit.py --parts sparc --figures # the catalogue with its per-galaxy figures
     python bench/bench_fit.py --parts calibration --n 200 --json bench/results/fit.json
 
 Timings on a shared machine are noisy; the load average is printed before
@@ -53,7 +58,17 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-SPARC_ZIP = ROOT / ".." / "shared" / "datasets" / "sparc" / "Rotmod_LTG.zip"
+
+
+def _sparc_zip() -> Path:
+    """$ROTCURVE_SPARC_ZIP, else shared/datasets/sparc/Rotmod_LTG.zip beside the repository or above it (worktrees)."""
+    if os.environ.get("ROTCURVE_SPARC_ZIP"):
+        return Path(os.environ["ROTCURVE_SPARC_ZIP"])
+    candidates = [up / "shared" / "datasets" / "sparc" / "Rotmod_LTG.zip" for up in ROOT.parents]
+    return next((c for c in candidates if c.is_file()), candidates[0])
+
+
+SPARC_ZIP = _sparc_zip()
 RESULTS = ROOT / "bench" / "results"
 QUANTITIES = ("Md", "Rd", "Mh", "c", "V200", "C200")
 
@@ -82,6 +97,56 @@ def machine() -> str:
     except OSError:
         pass
     return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, numpy {np.__version__}"
+
+
+class CpuMeter:
+    """CPU seconds (user + system) of this process and every descendant, polled in a thread.
+
+    Worker processes of a forkserver pool are not children of this process, so
+    ``RUSAGE_CHILDREN`` misses them; the poller sums the last seen times of
+    every process below this one (it may miss up to ``interval`` per process
+    that ends between two polls).
+    """
+
+    def __init__(self, interval: float = 0.25) -> None:
+        import psutil
+
+        self._me = psutil.Process()
+        self._interval = interval
+        self._seen: dict[int, float] = {}
+        self._stop = None
+        self.seconds = float("nan")
+
+    def _poll(self) -> None:
+        for p in self._me.children(recursive=True):
+            try:
+                t = p.cpu_times()
+            except Exception:  # ended meanwhile
+                continue
+            self._seen[p.pid] = t.user + t.system
+
+    def __enter__(self) -> "CpuMeter":
+        import threading
+
+        self._own0 = time.process_time()
+        self._stop = threading.Event()
+
+        def loop() -> None:
+            while not self._stop.wait(self._interval):
+                self._poll()
+
+        self._poll()
+        self._base = dict(self._seen)
+        self._thread = threading.Thread(target=loop, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._poll()
+        kids = sum(t - self._base.get(pid, 0.0) for pid, t in self._seen.items())
+        self.seconds = time.process_time() - self._own0 + kids
 
 
 # -- calibration --------------------------------------------------------------------------------
@@ -186,12 +251,12 @@ def independent(k: int, seed: int, out: dict) -> None:
 
 # -- speed ---------------------------------------------------------------------------------------
 def _plain_equal_quality(plain, logp, start, n_eff_target: float, *, moves=None, walkers: int = 32, seed: int = 0):
-    """Run the plain loop until it has ``n_eff_target`` independent samples; (seconds, n_eff, tau)."""
+    """Run the plain loop until it has ``n_eff_target`` independent samples; (seconds, CPU seconds, n_eff, tau)."""
     import emcee
 
     from scipy import optimize
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     res = optimize.minimize(lambda t: -logp(t), np.asarray(start, float), method="Nelder-Mead",
                             options={"maxiter": 4000, "xatol": 1e-6, "fatol": 1e-8})
     rng = np.random.default_rng(seed)
@@ -207,7 +272,7 @@ def _plain_equal_quality(plain, logp, start, n_eff_target: float, *, moves=None,
             break
         need = int(math.ceil(n_eff_target * tau / walkers + burn - sampler.iteration)) + 50
         state = sampler.run_mcmc(state, max(need, 100), progress=False)
-    return time.perf_counter() - t0, n_eff, tau
+    return time.perf_counter() - t0, time.process_time() - c0, n_eff, tau
 
 
 def speed(seed: int, out: dict) -> None:
@@ -228,24 +293,36 @@ def speed(seed: int, out: dict) -> None:
     for g in simulate_reference(3, seed=seed + 2):
         start = np.log10([g.truth[q] for q in ("Md", "Rd", "Mh", "c")])
         cases.append((g.name, "disc-nfw", g, plain.DiscNFWReference(g.R, g.V, g.eV), start))
-    print(f"{'galaxy':>10} {'model':>9} {'rotcurve s':>10} {'n_eff':>6} | {'plain stretch s':>15} {'x':>6} | "
-          f"{'plain DE s':>10} {'x':>6}")
+    print("n_eff: rotcurve's own estimate, and 'true' from tau of a 100-tau reference chain (the estimate on a "
+          "25-50 tau chain is low); the plain loops run to the true number")
+    print("times: wall and CPU seconds; speed-ups x of CPU time (wall time in brackets; the machine is shared)")
+    print(f"{'galaxy':>10} {'model':>9} {'rotcurve s':>10} {'cpu s':>6} {'n_eff':>6} {'true':>6} | "
+          f"{'plain stretch s':>15} {'cpu s':>6} {'x':>12} | {'plain DE s':>10} {'cpu s':>6} {'x':>12}")
     rows = []
     for name, model, g, logp, start in cases:
         kw = dict(model=model, prior="flat" if model == "sparc" else "reference", H0=73.0 if model == "sparc" else 70.0)
         fit_galaxy(g, **kw, settings={"max_steps": 100})  # warm the imports and caches
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         fit = fit_galaxy(g, **kw, seed=seed)
-        ours = time.perf_counter() - t0
-        t_st, ne_st, _ = _plain_equal_quality(plain, logp, start, fit.n_eff, seed=seed)
-        t_de, ne_de, _ = _plain_equal_quality(plain, logp, start, fit.n_eff, moves=emcee.moves.DEMove(), seed=seed)
-        rows.append({"name": name, "model": model, "rotcurve_s": ours, "n_eff": fit.n_eff, "plain_stretch_s": t_st,
-                     "plain_de_s": t_de, "speedup_stretch": t_st / ours, "speedup_de": t_de / ours})
-        print(f"{name:>10} {model:>9} {ours:10.2f} {fit.n_eff:6.0f} | {t_st:15.2f} {t_st / ours:6.1f} | "
-              f"{t_de:10.2f} {t_de / ours:6.1f}", flush=True)
+        ours, ours_cpu = time.perf_counter() - t0, time.process_time() - c0
+        ref = fit_galaxy(g, **kw, seed=seed + 1, settings={"tau_factor": 100.0, "min_n_eff": 1, "max_steps": 60000})
+        tau_ref = float(np.max(ref.tau))
+        tau_max = float(np.max(fit.tau))
+        n_true = fit.n_walkers * (fit.n_steps - min(int(2 * tau_max), fit.n_steps // 2)) / tau_ref
+        t_st, c_st, ne_st, _ = _plain_equal_quality(plain, logp, start, n_true, seed=seed)
+        t_de, c_de, ne_de, _ = _plain_equal_quality(plain, logp, start, n_true, moves=emcee.moves.DEMove(), seed=seed)
+        rows.append({"name": name, "model": model, "rotcurve_s": ours, "rotcurve_cpu_s": ours_cpu, "n_eff": fit.n_eff,
+                     "n_eff_true": n_true, "tau": tau_max, "tau_ref": tau_ref, "plain_stretch_s": t_st,
+                     "plain_stretch_cpu_s": c_st, "plain_de_s": t_de, "plain_de_cpu_s": c_de,
+                     "speedup_stretch": c_st / ours_cpu, "speedup_de": c_de / ours_cpu,
+                     "speedup_stretch_wall": t_st / ours, "speedup_de_wall": t_de / ours})
+        print(f"{name:>10} {model:>9} {ours:10.2f} {ours_cpu:6.2f} {fit.n_eff:6.0f} {n_true:6.0f} | {t_st:15.2f} "
+              f"{c_st:6.2f} {c_st / ours_cpu:5.1f} ({t_st / ours:4.1f}) | {t_de:10.2f} {c_de:6.2f} "
+              f"{c_de / ours_cpu:5.1f} ({t_de / ours:4.1f})", flush=True)
     gm = lambda k: float(np.exp(np.mean([math.log(r[k]) for r in rows])))  # noqa: E731
-    print(f"geometric-mean speed-up: {gm('speedup_stretch'):.1f}x against the plain default (stretch) loop, "
-          f"{gm('speedup_de'):.1f}x against the plain loop with the DE move ({load()})")
+    print(f"geometric-mean speed-up (CPU time): {gm('speedup_stretch'):.1f}x against the plain default (stretch) "
+          f"loop, {gm('speedup_de'):.1f}x against the plain loop with the DE move; wall time: "
+          f"{gm('speedup_stretch_wall'):.1f}x and {gm('speedup_de_wall'):.1f}x ({load()})")
     out["speed"] = rows
 
 
@@ -259,23 +336,25 @@ LITERATURE = {
 }
 
 
-def sparc_part(workers: int, seed: int, out: dict) -> None:
+def sparc_part(workers: int, seed: int, out: dict, *, figures: bool = False) -> None:
     from rotcurve.inference import fit_catalogue
 
     if not SPARC_ZIP.is_file():
         print(f"\n== sparc: skipped, {SPARC_ZIP} not found")
         return
-    print(f"\n== SPARC: 175 galaxies, sparc model, flat prior, H0 = 73, {workers} workers, no figures ({load()})")
+    print(f"\n== SPARC: 175 galaxies, sparc model, flat prior, H0 = 73, {workers} workers, "
+          f"{'with' if figures else 'no'} figures ({load()})")
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
-        res = fit_catalogue(SPARC_ZIP, Path(tmp) / "sparc", model="sparc", prior="flat", H0=73.0, seed=seed,
-                            workers=workers, figures=False, report=True, progress=False)
+        with CpuMeter() as cpu:
+            res = fit_catalogue(SPARC_ZIP, Path(tmp) / "sparc", model="sparc", prior="flat", H0=73.0, seed=seed,
+                                workers=workers, figures=figures, report=True, progress=False)
         wall = time.perf_counter() - t0
         s = res.summary
         RESULTS.mkdir(parents=True, exist_ok=True)
         (RESULTS / "fit_sparc_report.html").write_bytes((res.out / "report.html").read_bytes())
         s.write(RESULTS / "fit_sparc_summary.ecsv", overwrite=True)
-    print(f"wall time {wall:.1f} s ({load()})")
+    print(f"wall time {wall:.1f} s, CPU time {cpu.seconds:.1f} s (all processes; {load()})")
     status = [str(x) for x in s["status"]]
     print(f"{len(s)} galaxies: {status.count('ok')} converged, {status.count('not_converged')} not converged, "
           f"{status.count('failed')} failed")
@@ -291,6 +370,10 @@ def sparc_part(workers: int, seed: int, out: dict) -> None:
     worst = int(np.argmax(np.where(fin, chi, -1)))
     print(f"reduced chi2 at the MAP: median {np.median(chi[fin]):.2f}, 90th percentile {np.percentile(chi[fin], 90):.2f}, "
           f"worst {chi[worst]:.1f} ({names[worst]}); {int(np.sum(chi[fin] < 2))} of {fin.sum()} below 2")
+    times = np.asarray(s["time_s"], float)
+    slow = np.argsort(-times)[:3]
+    print(f"time in the workers: sum {times.sum():.1f} s over {workers} workers (ideal wall "
+          f"{times.sum() / workers:.1f} s), slowest " + ", ".join(f"{s['name'][i]} {times[i]:.1f} s" for i in slow))
     print(f"mean time per galaxy in the workers {np.mean(np.asarray(s['time_s'])[ok]):.2f} s, "
           f"median tau {np.nanmedian(np.asarray(s['tau'])[ok]):.1f} steps, median acceptance "
           f"{np.nanmedian(np.asarray(s['acceptance'])[ok]):.2f}")
@@ -304,7 +387,7 @@ def sparc_part(workers: int, seed: int, out: dict) -> None:
         print(f"  {name:8s} V200 = {v[1]:6.1f} (+{v[2] - v[1]:.1f} -{v[1] - v[0]:.1f}) km/s   C200 = {c[1]:5.2f} "
               f"(+{c[2] - c[1]:.2f} -{c[1] - c[0]:.2f})   Ups_disk = {u[1]:.2f}   chi2_red = "
               f"{float(s['chi2_red'][i]):.2f}   [literature: {LITERATURE[name]}]")
-    out["sparc"] = {"wall_s": wall, "workers": workers, "n": len(s), "converged": status.count("ok"),
+    out["sparc"] = {"wall_s": wall, "cpu_s": cpu.seconds, "figures": figures, "workers": workers, "n": len(s), "converged": status.count("ok"),
                     "not_converged": status.count("not_converged"), "failed": status.count("failed"),
                     "chi2_red_median": float(np.median(chi[fin])), "chi2_red_p90": float(np.percentile(chi[fin], 90)),
                     "chi2_red_worst": float(chi[worst]), "worst": str(names[worst]), "galaxies": picked}
@@ -318,12 +401,13 @@ def main() -> int:
     ap.add_argument("--k", type=int, default=5, help="mock galaxies of the independent check (default 5)")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--figures", action="store_true", help="sparc part: also write the per-galaxy figures")
     ap.add_argument("--json", type=Path, default=None, help="also write the numbers here")
     args = ap.parse_args()
     print(f"bench_fit: {machine()}; {load()}")
     out: dict = {"machine": machine()}
     if "sparc" in args.parts:
-        sparc_part(args.workers, args.seed, out)
+        sparc_part(args.workers, args.seed, out, figures=args.figures)
     if "speed" in args.parts:
         speed(args.seed, out)
     if "independent" in args.parts:

@@ -90,7 +90,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     s = p.add_argument_group("sampler")
     s.add_argument("--walkers", type=int_between(1, MAX_WALKERS), default=None, metavar="N",
-                   help=f"emcee walkers (default 48, at most {MAX_WALKERS})")
+                   help=f"emcee walkers (default 96, at most {MAX_WALKERS})")
     s.add_argument(
         "--max-steps", type=int_between(1, MAX_STEPS), default=None, metavar="N",
         help="cap on steps per walker; galaxies not converged by then are flagged (default 10000)",

@@ -2,14 +2,29 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+
+def _sparc_zip() -> Path:
+    """$ROTCURVE_SPARC_ZIP, else the first shared/datasets/sparc/Rotmod_LTG.zip beside the repository or above it.
+
+    ``../shared`` of a checkout; a git worktree under ``/work/wt/<name>`` finds ``/work/shared``.
+    """
+    env = os.environ.get("ROTCURVE_SPARC_ZIP")
+    if env:
+        return Path(env)
+    repo = Path(__file__).resolve().parents[2]
+    candidates = [up / "shared" / "datasets" / "sparc" / "Rotmod_LTG.zip" for up in repo.parents]
+    return next((c for c in candidates if c.is_file()), candidates[0])
+
+
 #: The real data: ../shared/datasets/sparc/Rotmod_LTG.zip next to the project
 #: (Lelli, McGaugh & Schombert 2016, AJ 152, 157; CC-BY-4.0).  Never copied here.
-SPARC_ZIP = Path(__file__).resolve().parents[2] / ".." / "shared" / "datasets" / "sparc" / "Rotmod_LTG.zip"
+SPARC_ZIP = _sparc_zip()
 
 #: Sampler settings for plumbing tests: short, not meant to converge.
 FAST = {"n_walkers": 16, "max_steps": 150, "check_every": 50, "min_steps": 50, "map_draws": 64, "map_starts": 2}
@@ -18,7 +33,7 @@ FAST = {"n_walkers": 16, "max_steps": 150, "check_every": 50, "min_steps": 50, "
 @pytest.fixture(scope="session")
 def sparc_zip() -> Path:
     if not SPARC_ZIP.is_file():
-        pytest.skip(f"SPARC data not found at {SPARC_ZIP} (../shared/datasets/sparc/Rotmod_LTG.zip)")
+        pytest.skip(f"SPARC data not found at {SPARC_ZIP} (../shared/datasets/sparc/Rotmod_LTG.zip or $ROTCURVE_SPARC_ZIP)")
     return SPARC_ZIP
 
 

@@ -62,9 +62,10 @@ def test_converged_fit_covers_the_truth(mocks):
     g = mocks[3]
     fit = fit_galaxy(g, model="disc-nfw", settings={"n_walkers": 32})
     assert fit.status == "ok" and fit.converged and fit.reason == ""
-    assert fit.n_steps > 50 * np.max(fit.tau)
+    st = MCMCSettings()
+    assert fit.n_steps > st.tau_factor * np.max(fit.tau)
     assert 0.15 < fit.acceptance < 0.8
-    assert fit.n_eff > 1000
+    assert fit.n_eff >= st.min_n_eff
     for name in ("Md", "Mh", "V200"):
         lo, hi = fit.quantiles(name, [0.05, 99.95])
         assert lo < g.truth[name] < hi
@@ -90,3 +91,19 @@ def test_nuisance_parameters_end_to_end(sparc):
     row = fit.summary_row()
     assert 9.0 < row["D_p50"] < 19.0 and 55.0 < row["inc_p50"] <= 90.0
     assert np.isfinite(row["Mstar_p50"]) and row["Mstar_p50"] > 1e9
+
+
+def test_next_check_skips_checks_that_cannot_pass():
+    from rotcurve.inference.mcmc import _n_eff, _next_check
+
+    st = MCMCSettings()
+    for tau in (4.0, 10.0, 30.0, 140.0):
+        t = np.array([0.5 * tau, tau])
+        nxt = _next_check(200, t, 96, st)
+        chunk = min(st.check_every, max(10, int(np.ceil(2.5 * tau))))
+        assert nxt > 200 and (nxt - 200) % chunk == 0
+        # the first check where the chain can be tau_factor tau long and hold min_n_eff samples
+        assert nxt >= st.tau_factor * tau and _n_eff(96, nxt, t) >= st.min_n_eff
+        assert nxt - chunk <= 200 or _n_eff(96, nxt - chunk, t) < st.min_n_eff or nxt - chunk < st.tau_factor * tau
+    # without a tau estimate: the next chunk
+    assert _next_check(200, np.array([np.nan, 3.0]), 96, st) == 200 + st.check_every
