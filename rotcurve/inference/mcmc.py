@@ -73,7 +73,7 @@ from rotcurve.inference.optimize import find_map
 from rotcurve.inference.posterior import Posterior
 from rotcurve.inference.sampling import Method, Sampling
 
-__all__ = ["MCMCSettings", "EmceeMethod", "MOVES"]
+__all__ = ["MCMCSettings", "EmceeMethod", "MOVES", "MAX_SETTING"]
 
 #: Move schedules by name: ``(move class name, weight)`` pairs.
 MOVES: dict[str, tuple[tuple[str, float], ...]] = {
@@ -81,6 +81,13 @@ MOVES: dict[str, tuple[tuple[str, float], ...]] = {
     "de+stretch": (("DEMove", 0.8), ("StretchMove", 0.2)),
     "stretch": (("StretchMove", 1.0),),
 }
+
+
+#: Upper limits of the integer settings (others: 10**8).  A step of 4,096 walkers
+#: costs seconds per galaxy and 10 million steps hours; the chain (walkers x steps x
+#: parameters) would exhaust memory long before a larger run ends.  ``rotcurve fit``'s
+#: --walkers / --max-steps use the same numbers (tests/cli/test_limits.py checks).
+MAX_SETTING: dict[str, int] = {"n_walkers": 4096, "max_steps": 10_000_000}
 
 
 @dataclass(frozen=True)
@@ -135,6 +142,8 @@ class MCMCSettings:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ConfigError(f"mcmc.{name} must be a positive integer, got {value!r}")
+            if value > MAX_SETTING.get(name, 10**8):
+                raise ConfigError(f"mcmc.{name} must be at most {MAX_SETTING.get(name, 10**8)}, got {value}")
         for name in ("tau_factor", "tau_rtol", "ball"):
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):

@@ -135,3 +135,13 @@ def test_fit_sampler_sizes_have_stated_limits(tmp_path, capsys, flag, limit):
                                  flag, "1e9"])
     assert line.startswith(f"rotcurve fit: error: argument {flag}: '1e9' must be <= {limit}")
     assert not (tmp_path / "o").exists()
+
+
+def test_fit_flag_limits_are_the_library_limits():
+    from rotcurve.cli.fit import MAX_STEPS, MAX_WALKERS
+    from rotcurve.errors import ConfigError
+    from rotcurve.inference.mcmc import MAX_SETTING, MCMCSettings
+
+    assert (MAX_WALKERS, MAX_STEPS) == (MAX_SETTING["n_walkers"], MAX_SETTING["max_steps"])
+    with pytest.raises(ConfigError, match="mcmc.n_walkers must be at most 4096, got 1000000000"):
+        MCMCSettings(n_walkers=10**9)
