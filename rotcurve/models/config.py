@@ -156,6 +156,7 @@ _DEFAULTS: dict[str, dict[str, Any]] = {
         noise="learned",
         sigma=0.1,
         beta=1.0,
+        posterior_scale=0.05,
     ),
     # binarised-ish images: Bernoulli logits, wider layers, 16 latents.  SiLU
     # rather than LeakyReLU: on 8,000 MNIST images (bench/bench_mnist.py) it
