@@ -73,7 +73,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="VAE posterior covariance: diag (default), full (Cholesky) or full-svd",
     )
     t = p.add_argument_group("training")
-    t.add_argument("--epochs", type=positive_int, default=None, metavar="N", help="passes over the data (curves: 300)")
+    t.add_argument("--epochs", type=positive_int, default=None, metavar="N", help="passes over the data (curves: 600)")
     t.add_argument("--batch-size", type=positive_int, default=None, metavar="B", help="examples per step (curves: 256)")
     t.add_argument("--lr", type=positive_float, default=None, metavar="LR", help="peak learning rate (curves: 2e-3)")
     t.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="compute device (default auto)")
