@@ -101,6 +101,8 @@ def test_score_on_the_training_file_uses_the_test_split(trained, run):
     assert s["rms_kms"] == pytest.approx(rms, rel=1e-5)
     assert s["median_frac_error"] == pytest.approx(np.median(frac), rel=1e-4)
     assert s["p95_frac_error"] == pytest.approx(np.quantile(frac, 0.95), rel=1e-4)
+    assert s["p99_max_frac_error"] == pytest.approx(np.quantile(frac.max(1), 0.99), rel=1e-4)
+    assert s["max_frac_error"] == pytest.approx(frac.max(), rel=1e-4)
     assert s["neg_elbo"] == pytest.approx(s["recon"] + s["kl"], rel=1e-6)
     assert s["kl"] > 0
     # the held-out ELBO agrees with the model's own per-example bound up to the draw

@@ -380,22 +380,30 @@ class _CurveErrors:
     def __init__(self) -> None:
         self.sq_err = 0.0
         self.frac: list[np.ndarray] = []
+        self.curve_max: list[np.ndarray] = []
 
     def update(self, truth: np.ndarray, recon: np.ndarray) -> None:
         """Add a batch: ``truth`` and ``recon`` in km/s, shape (b, n_r)."""
         v = np.asarray(truth, dtype=np.float64).reshape(len(recon), -1)
         err = recon - v
         self.sq_err += float(np.sum(err * err))
-        self.frac.append((np.abs(err) / v).astype(np.float32).ravel())
+        frac = np.abs(err) / v
+        self.frac.append(frac.astype(np.float32).ravel())
+        self.curve_max.append(frac.max(axis=1) if frac.shape[1] else np.zeros(len(frac)))
 
     def result(self) -> dict[str, float]:
-        """``median_frac_error``, ``p95_frac_error``, ``mean_frac_error``, ``rms_kms``."""
+        """``median_frac_error``, ``p95_frac_error``, ``mean_frac_error``, ``rms_kms``, and the tails:
+        ``p99_max_frac_error`` (99th percentile over curves of each curve's largest fractional
+        error) and ``max_frac_error`` (the worst point of the worst curve)."""
         f = np.concatenate(self.frac)
+        m = np.concatenate(self.curve_max)
         return {
             "median_frac_error": float(np.median(f)),
             "p95_frac_error": float(np.quantile(f, 0.95)),
             "mean_frac_error": float(np.mean(f, dtype=np.float64)),
             "rms_kms": math.sqrt(self.sq_err / f.size),
+            "p99_max_frac_error": float(np.quantile(m, 0.99)),
+            "max_frac_error": float(np.max(m)),
         }
 
 

@@ -38,7 +38,7 @@ from rotcurve.errors import ConfigError, DataError
 from rotcurve.models.config import ModelConfig
 from rotcurve.models.likelihoods import LIKELIHOODS, Likelihood
 from rotcurve.models.mlp import MLP
-from rotcurve.models.posteriors import POSTERIORS, Posterior, PointMass, working_dtype
+from rotcurve.models.posteriors import POSTERIORS, Posterior, PointMass, scale_shift, working_dtype
 from rotcurve.validation import check_int
 
 __all__ = ["ModelOutput", "LatentModel", "VAE", "Autoencoder", "MODELS", "build_model"]
@@ -110,6 +110,7 @@ class LatentModel(nn.Module):
         self.likelihood: Likelihood = LIKELIHOODS[config.likelihood](
             config.input_dim, noise=config.noise, sigma=config.sigma
         )
+        self._scale_shift = scale_shift(config.posterior_scale)
 
     def _posterior_class(self) -> type[Posterior]:  # pragma: no cover - overridden
         raise NotImplementedError
@@ -159,7 +160,7 @@ class LatentModel(nn.Module):
             ``.mean (B, d)``, ``.covariance (B, d, d)``, ``.sample()``, ``.kl()``.
         """
         params = self.encoder(self._as_input(x))
-        return self._posterior_class().from_params(params, self.config.latent_dim)
+        return self._posterior_class().from_params(params, self.config.latent_dim, shift=self._scale_shift)
 
     def _decode_raw(self, z: torch.Tensor) -> torch.Tensor:
         self._check_latent(z)

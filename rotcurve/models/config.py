@@ -15,7 +15,7 @@ from typing import Any
 from rotcurve.errors import ConfigError
 from rotcurve.models.likelihoods import LIKELIHOODS, NOISE_MODES
 from rotcurve.models.mlp import ACTIVATIONS, INITS
-from rotcurve.models.posteriors import POSTERIORS
+from rotcurve.models.posteriors import LEGACY_POSTERIOR_SCALE, POSTERIORS
 from rotcurve.serialization import from_dict, to_dict
 from rotcurve.validation import check_choice, is_int, is_number
 
@@ -67,6 +67,11 @@ class ModelConfig:
         normalised data units (> 0).
     beta : float
         Weight of the KL term (>= 0); 1 gives the ELBO.
+    posterior_scale : float
+        VAE: the posterior standard deviations at a zero encoder output (at
+        initialisation), in prior units (> 0).  The default ``log 2`` is the
+        historical ``softplus(raw)`` (models saved before this setting existed
+        load with it); the curve preset uses 0.05.
     """
 
     input_dim: int
@@ -81,6 +86,7 @@ class ModelConfig:
     noise: str = "learned"
     sigma: float = 0.1
     beta: float = 1.0
+    posterior_scale: float = LEGACY_POSTERIOR_SCALE
 
     def __post_init__(self) -> None:
         hidden = self.hidden
@@ -102,7 +108,7 @@ class ModelConfig:
         check_choice("latent_space", self.latent_space, LATENT_SPACES)
         check_choice("likelihood", self.likelihood, LIKELIHOODS)
         check_choice("noise", self.noise, NOISE_MODES)
-        for name, low, strict in (("sigma", 0.0, True), ("beta", 0.0, False)):
+        for name, low, strict in (("sigma", 0.0, True), ("beta", 0.0, False), ("posterior_scale", 0.0, True)):
             value = getattr(self, name)
             if not is_number(value, numpy=False):
                 raise ConfigError(f"{name} must be a number, got {value!r}")
@@ -150,6 +156,7 @@ _DEFAULTS: dict[str, dict[str, Any]] = {
         noise="learned",
         sigma=0.1,
         beta=1.0,
+        posterior_scale=0.05,
     ),
     # binarised-ish images: Bernoulli logits, wider layers, 16 latents.  SiLU
     # rather than LeakyReLU: on 8,000 MNIST images (bench/bench_mnist.py) it

@@ -17,7 +17,7 @@ turns it into a distribution over the latent space.  Every posterior has
 The registry :data:`POSTERIORS` holds the Gaussians by name:
 
 ``"diag"``
-    independent axes: ``sigma_k = softplus(raw_k) + MIN_SCALE``.
+    independent axes: ``sigma_k = softplus(raw_k + b) + MIN_SCALE``.
 ``"full"``
     a Cholesky factor ``L = (I + M) diag(s)``: ``M`` free strictly below the
     diagonal, ``s = softplus(raw) + MIN_SCALE`` (so ``L`` is lower triangular
@@ -31,6 +31,14 @@ The registry :data:`POSTERIORS` holds the Gaussians by name:
     ``U diag(s)``.  Nothing is ever decomposed, so gradients stay finite
     when eigenvalues coincide (as for the identity covariance at the start of
     training), and ``Sigma`` is positive definite by construction.
+
+Every ``softplus(raw)`` above is ``softplus(raw + b)`` with the shift
+``b = log(expm1(posterior_scale))`` of ``ModelConfig.posterior_scale``
+(:func:`scale_shift`): the posterior's standard deviations at a zero encoder
+output, i.e. at initialisation.  ``b = 0`` (``posterior_scale = log 2``) is
+the historical parametrisation; the curve preset starts at 0.05 (see
+``data/presets/curves.toml``: a wide initial posterior lets the KL close a
+latent direction before the decoder learns to use it).
 
 All three KLs have the closed form
 ``KL = 1/2 [tr Sigma + mu^T mu - d - log det Sigma]`` with ``log det Sigma``
@@ -59,6 +67,8 @@ __all__ = [
     "POSTERIORS",
     "working_dtype",
     "cayley",
+    "LEGACY_POSTERIOR_SCALE",
+    "scale_shift",
 ]
 
 #: Smallest posterior standard deviation (along any axis), in latent units
@@ -78,9 +88,26 @@ def _to_working(t: torch.Tensor) -> torch.Tensor:
     return t.to(working_dtype(t.dtype))
 
 
-def _positive(raw: torch.Tensor) -> torch.Tensor:
-    """``softplus(raw) + MIN_SCALE``: positive, ~exp for very negative raw, linear for large."""
-    return F.softplus(raw) + MIN_SCALE
+#: The posterior scale at a zero encoder output without a shift: ``softplus(0) = log 2``
+#: (every model trained before ``ModelConfig.posterior_scale`` existed).
+LEGACY_POSTERIOR_SCALE: float = math.log(2.0)
+
+
+def scale_shift(initial_scale: float) -> float:
+    """The shift ``b`` with ``softplus(0 + b) = initial_scale``: ``log(expm1(initial_scale))``.
+
+    0 for :data:`LEGACY_POSTERIOR_SCALE`.  The posteriors' scales are
+    ``softplus(raw + b) + MIN_SCALE``, so an encoder whose outputs start near
+    zero starts with posterior standard deviations near ``initial_scale``.
+    """
+    if abs(initial_scale - LEGACY_POSTERIOR_SCALE) < 1e-15:
+        return 0.0
+    return math.log(math.expm1(initial_scale))
+
+
+def _positive(raw: torch.Tensor, shift: float = 0.0) -> torch.Tensor:
+    """``softplus(raw + shift) + MIN_SCALE``: positive, ~exp for very negative raw, linear for large."""
+    return F.softplus(raw + shift if shift else raw) + MIN_SCALE
 
 
 def _n_tril(d: int) -> int:
@@ -128,8 +155,9 @@ class Posterior:
         self.mean = mean
 
     @classmethod
-    def from_params(cls, params: torch.Tensor, d: int) -> Posterior:  # pragma: no cover
-        """Build from the encoder output ``(B, n_params(d))``."""
+    def from_params(cls, params: torch.Tensor, d: int, *, shift: float = 0.0) -> Posterior:  # pragma: no cover
+        """Build from the encoder output ``(B, n_params(d))``; ``shift`` is added to the raw
+        scales before the softplus (:func:`scale_shift`)."""
         raise NotImplementedError
 
     @property
@@ -270,9 +298,9 @@ class DiagonalGaussian(Posterior):
         self.stddev = stddev
 
     @classmethod
-    def from_params(cls, params: torch.Tensor, d: int) -> DiagonalGaussian:
+    def from_params(cls, params: torch.Tensor, d: int, *, shift: float = 0.0) -> DiagonalGaussian:
         params = _to_working(params)
-        return cls(params[:, :d], _positive(params[:, d : 2 * d]))
+        return cls(params[:, :d], _positive(params[:, d : 2 * d], shift))
 
     @property
     def scale(self) -> torch.Tensor:
@@ -331,10 +359,10 @@ class CholeskyGaussian(Posterior):
         self._tril = scale_tril
 
     @classmethod
-    def from_params(cls, params: torch.Tensor, d: int) -> CholeskyGaussian:
+    def from_params(cls, params: torch.Tensor, d: int, *, shift: float = 0.0) -> CholeskyGaussian:
         params = _to_working(params)
         mean = params[:, :d]
-        diag = _positive(params[:, d : 2 * d])
+        diag = _positive(params[:, d : 2 * d], shift)
         unit = _strictly_lower(params[:, 2 * d : 2 * d + _n_tril(d)], d)
         unit = unit + torch.eye(d, dtype=unit.dtype, device=unit.device)
         return cls(mean, unit * diag.unsqueeze(-2))
@@ -389,10 +417,10 @@ class EigenGaussian(Posterior):
         self.stddev = stddev
 
     @classmethod
-    def from_params(cls, params: torch.Tensor, d: int) -> EigenGaussian:
+    def from_params(cls, params: torch.Tensor, d: int, *, shift: float = 0.0) -> EigenGaussian:
         params = _to_working(params)
         mean = params[:, :d]
-        stddev = _positive(params[:, d : 2 * d])
+        stddev = _positive(params[:, d : 2 * d], shift)
         lower = _strictly_lower(params[:, 2 * d : 2 * d + _n_tril(d)], d)
         return cls(mean, cayley(lower - lower.mT), stddev)
 
@@ -435,7 +463,7 @@ class PointMass(Posterior):
         return d
 
     @classmethod
-    def from_params(cls, params: torch.Tensor, d: int) -> PointMass:
+    def from_params(cls, params: torch.Tensor, d: int, *, shift: float = 0.0) -> PointMass:
         return cls(params[:, :d])
 
     @property

@@ -602,7 +602,8 @@ class Run:
         dict
             ``n``, ``neg_elbo``, ``recon``, ``kl`` (nats per example); curves
             add ``median_frac_error``, ``p95_frac_error``,
-            ``mean_frac_error`` and ``rms_kms`` (see :mod:`rotcurve.run.scoring`);
+            ``mean_frac_error``, ``rms_kms``, ``p99_max_frac_error`` and
+            ``max_frac_error`` (see :mod:`rotcurve.run.scoring`);
             and ``data``, ``split``, ``same_as_training``, ``run``,
             ``checkpoint``, ``epoch``.
 

@@ -13,6 +13,9 @@ Metrics
     ``|v_hat - v| / v``, where ``v_hat`` decodes the posterior *mean*.
 ``rms_kms``
     Curves only: ``sqrt(mean (v_hat - v)^2)`` over every point, km/s.
+``p99_max_frac_error``, ``max_frac_error``
+    Curves only, the tails: each curve's largest ``|v_hat - v| / v`` over its
+    radii, then the 99th percentile and the maximum of that over the curves.
 
 The metrics beyond the ELBO come from the data kind
 (:meth:`rotcurve.datasets.kinds.DataKind.extra_metrics`).

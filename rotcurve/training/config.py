@@ -72,6 +72,11 @@ class TrainConfig:
         Plateau: evaluations without improvement before the rate drops.
     grad_clip : float
         Clip the global gradient norm to this value; 0 turns clipping off.
+    kl_warmup : float
+        Fraction of all steps over which the KL weight rises linearly from 0
+        to the model's ``beta`` (in [0, 1)); 0 (the generic default) trains
+        with ``beta`` from the first step.  Validation losses always use the
+        full ``beta``.
     patience : int
         Early stopping: stop after this many evaluations without an
         improvement of the validation loss by more than ``min_delta``; 0 turns
@@ -113,6 +118,7 @@ class TrainConfig:
     plateau_factor: float = 0.5
     plateau_patience: int = 5
     grad_clip: float = 1.0
+    kl_warmup: float = 0.0
     patience: int = 0
     min_delta: float = 0.0
     amp: str = "auto"
@@ -145,6 +151,7 @@ class TrainConfig:
             "min_lr_ratio": dict(minimum=0.0, maximum=1.0),
             "plateau_factor": dict(minimum=0.0, strict=True, maximum=0.999),
             "grad_clip": dict(minimum=0.0),
+            "kl_warmup": dict(minimum=0.0, maximum=0.99),
             "min_delta": dict(minimum=0.0),
         }
         for name, kw in checks.items():

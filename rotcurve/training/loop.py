@@ -488,7 +488,11 @@ def _train_epoch(run: _Run, bar: Any) -> _EpochStats:
         with autocast(run.device, run.amp):
             out = run.forward(xb, generator=noise)
         run.optimizer.zero_grad(set_to_none=True)
-        out.loss.backward()
+        loss = out.loss
+        kl_weight = _kl_weight(run)
+        if kl_weight < 1.0:  # KL warm-up: recon + w * beta * kl
+            loss = out.recon + kl_weight * run.model_config.beta * out.kl
+        loss.backward()
         if cfg.grad_clip > 0:
             torch.nn.utils.clip_grad_norm_(run.params, cfg.grad_clip, foreach=True)
         run.optimizer.step()
@@ -500,6 +504,15 @@ def _train_epoch(run: _Run, bar: Any) -> _EpochStats:
     summary = _epoch_summary(step_losses, sizes, first_step, run.params).tolist()
     loss, recon, kl, bad_step, weights_ok = summary
     return _EpochStats(loss, recon, kl, bad_step, bool(weights_ok), lr, sum(sizes), time.perf_counter() - t0)
+
+
+def _kl_weight(run: _Run) -> float:
+    """The KL warm-up factor of the current step: rises linearly from 0 to 1 over the first
+    ``kl_warmup`` fraction of all steps (1 without warm-up, and for models without a KL)."""
+    total = run.cfg.kl_warmup * run.cfg.epochs * run.steps_per_epoch
+    if total <= 0 or not getattr(run.model, "_has_kl", False):
+        return 1.0
+    return min(1.0, (run.step + 1) / total)
 
 
 def _check_diverged(run: _Run, stats: _EpochStats) -> None:

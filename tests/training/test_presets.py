@@ -22,9 +22,10 @@ ROOT = Path(__file__).resolve().parents[2]
 
 #: The defaults as they were hard-coded in rotcurve/training/config.py (TRAIN_DEFAULTS)
 #: and rotcurve/models/config.py (_DEFAULTS) before they moved to the preset files.
+#: Issue 10 changed the curve preset: 600 epochs, kl_warmup 0.3, posterior_scale 0.05.
 OLD_TRAIN = {
     "curves": dict(
-        epochs=300,
+        epochs=600,
         batch_size=256,
         lr=2e-3,
         optimizer="adamw",
@@ -34,6 +35,7 @@ OLD_TRAIN = {
         warmup=0.02,
         min_lr_ratio=0.01,
         grad_clip=1.0,
+        kl_warmup=0.3,
         patience=0,
     ),
     "mnist": dict(
@@ -61,6 +63,7 @@ OLD_MODEL = {
         noise="learned",
         sigma=0.1,
         beta=1.0,
+        posterior_scale=0.05,
     ),
     "mnist": dict(
         model="vae",
