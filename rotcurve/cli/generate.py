@@ -13,11 +13,8 @@ master file plus ``FILE.shards/``), reproducibility and resumption.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import logging
 import re
 import sys
-from collections.abc import Iterator
 from typing import Any
 
 from rotcurve.cli._common import (
@@ -28,6 +25,7 @@ from rotcurve.cli._common import (
     add_radii_option,
     add_seed_option,
     add_storage_options,
+    library_notes,
     positive_float,
     positive_int,
     show_progress,
@@ -130,28 +128,6 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     return p
 
 
-@contextlib.contextmanager
-def _notes(enabled: bool) -> Iterator[None]:
-    """Print the generator's INFO notes on stderr while the command runs.
-
-    Warnings (a damaged shard written again on --resume) are printed even
-    with --quiet, one line each.
-    """
-    logger = logging.getLogger("rotcurve.generator")
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("rotcurve generate: %(message)s"))
-    old_level, old_propagate = logger.level, logger.propagate
-    logger.addHandler(handler)
-    logger.setLevel(logging.INFO if enabled else logging.WARNING)
-    logger.propagate = False  # no second copy through the root logger
-    try:
-        yield
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(old_level)
-        logger.propagate = old_propagate
-
-
 def run(args: argparse.Namespace) -> int:
     """Run ``rotcurve generate``; returns the exit status."""
     from rotcurve.generator.batch import DEFAULT_SHARD_SIZE, generate
@@ -161,7 +137,8 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("give either --overwrite or --resume, not both")
     shard_size = args.shard_size if args.shard_size is not None else DEFAULT_SHARD_SIZE
     try:
-        with _notes(not args.quiet):
+        # the generator's INFO notes on stderr; warnings (a damaged shard written again) even with -q
+        with library_notes("rotcurve.generator", "rotcurve generate", enabled=not args.quiet):
             path = generate(
                 args.n,
                 out=args.out,
