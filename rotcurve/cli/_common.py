@@ -167,7 +167,6 @@ def int_between(low: int, high: int) -> Any:
             raise argparse.ArgumentTypeError(f"{text!r} must be <= {high}")
         return value
 
-    convert.__name__ = f"integer in [{low}, {high}]"
     return convert
 
 

@@ -74,8 +74,7 @@ class CheckedDataset:
             raise _corrupt(self._path, first_line(exc)) from None
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
-        out = self[()]
-        return np.asarray(out, dtype=dtype) if dtype is not None else np.asarray(out)
+        return np.asarray(self[()], dtype=dtype)
 
     def __len__(self) -> int:
         return len(self._d)
