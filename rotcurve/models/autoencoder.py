@@ -51,14 +51,20 @@ class ModelOutput:
     Attributes
     ----------
     loss : Tensor
-        Scalar: batch mean of ``recon_i + beta * kl_i`` (VAE: the negative
-        ELBO for ``beta = 1``; AE: ``recon``), nats.
+        Scalar: batch mean of ``recon_i + beta * kl_i + max_weight *
+        max_i`` (VAE with ``max_weight = 0``: the negative ELBO for ``beta =
+        1``; AE: ``recon`` plus the max term), nats.
     recon : Tensor
         Scalar: batch mean of the per-example reconstruction negative
         log-likelihood (summed over features), nats.
     kl : Tensor
         Scalar: batch mean of the per-example ``KL(q(z|x) || N(0, I))`` (summed
         over latent dimensions), nats; 0 for an autoencoder.
+    penalty : Tensor
+        Scalar: batch mean of ``max_weight * max_i``, where ``max_i`` is the
+        example's largest per-feature data term
+        (:meth:`~rotcurve.models.likelihoods.Likelihood.max_residual`); 0 when
+        ``max_weight = 0``.
     x_hat : Tensor
         ``(B, input_dim)`` decoder mean in (normalised) data space; Bernoulli:
         probabilities.
@@ -73,6 +79,7 @@ class ModelOutput:
     loss: torch.Tensor
     recon: torch.Tensor
     kl: torch.Tensor
+    penalty: torch.Tensor
     x_hat: torch.Tensor
     z: torch.Tensor
     posterior: Posterior
@@ -236,11 +243,16 @@ class LatentModel(nn.Module):
         out = self._decode_raw(z)
         recon_i = self.likelihood.nll(x, out)
         kl_i = posterior.kl()
-        loss = (recon_i + self.config.beta * kl_i).mean() if self._has_kl else recon_i.mean()
+        loss_i = recon_i + self.config.beta * kl_i if self._has_kl else recon_i
+        if self.config.max_weight:
+            penalty = self.config.max_weight * self.likelihood.max_residual(x, out).mean()
+        else:
+            penalty = recon_i.new_zeros(())
         return ModelOutput(
-            loss=loss,
+            loss=loss_i.mean() + penalty,
             recon=recon_i.mean(),
             kl=kl_i.mean(),
+            penalty=penalty,
             x_hat=self.likelihood.mean(out),
             z=z,
             posterior=posterior,

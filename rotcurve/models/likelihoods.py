@@ -13,6 +13,10 @@ over features** (radii, pixels), in nats; the models average it over the batch.
     each radius by its own error -- the "calibrated decoder" of Rybkin et al.
     (2021), which also sets the balance between reconstruction and KL without
     tuning ``beta``.  It costs ``input_dim`` parameters.  With
+    ``noise="shared"`` one learned ``log sigma`` serves every feature: the
+    balance with the KL is still learned, but every radius weighs the same in
+    the loss (a per-feature scale lets the model give up on its hardest
+    feature, the last radius of a curve; issue 10).  With
     ``noise="fixed"`` ``sigma`` is the config's constant (exact in float64;
     not a tensor in the state dict).  The learned scale is floored at :data:`MIN_SIGMA`.
 ``"bernoulli"``
@@ -47,7 +51,7 @@ __all__ = [
 MIN_SIGMA: float = 1e-5
 
 #: Ways of setting the Gaussian noise scale.
-NOISE_MODES: tuple[str, ...] = ("learned", "fixed")
+NOISE_MODES: tuple[str, ...] = ("learned", "shared", "fixed")
 
 _HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
 
@@ -86,6 +90,14 @@ class Likelihood(nn.Module):
         """
         raise NotImplementedError
 
+    def max_residual(self, x: torch.Tensor, out: torch.Tensor) -> torch.Tensor:  # pragma: no cover
+        """Each example's largest per-feature data term, nats, ``(...,)``.
+
+        The term of the worst-fitted feature (radius, pixel) without the
+        normalisation: what ``ModelConfig.max_weight`` adds to the loss.
+        """
+        raise NotImplementedError
+
 
 class GaussianLikelihood(Likelihood):
     """Independent Gaussians with per-feature noise, learned or fixed.
@@ -94,9 +106,9 @@ class GaussianLikelihood(Likelihood):
     ----------
     input_dim : int
         Number of features.
-    noise : {"learned", "fixed"}, keyword-only
-        Whether ``log sigma`` is a trained parameter (one per feature) or a
-        constant.
+    noise : {"learned", "shared", "fixed"}, keyword-only
+        Whether ``log sigma`` is a trained parameter (one per feature, or one
+        for all of them) or a constant.
     sigma : float, keyword-only
         The fixed noise scale, or the initial value of the learned one, in
         normalised data units.
@@ -104,10 +116,12 @@ class GaussianLikelihood(Likelihood):
 
     def __init__(self, input_dim: int, *, noise: str = "learned", sigma: float = 0.1) -> None:
         super().__init__(input_dim)
-        self.learned = noise == "learned"
+        self.noise = noise
+        self.learned = noise != "fixed"
         self._fixed_log_sigma = math.log(sigma)
         if self.learned:
-            self.log_sigma = nn.Parameter(torch.full((self.input_dim,), math.log(sigma)))
+            n = self.input_dim if noise == "learned" else 1
+            self.log_sigma = nn.Parameter(torch.full((n,), math.log(sigma)))
 
     @property
     def sigma(self) -> torch.Tensor:
@@ -121,11 +135,11 @@ class GaussianLikelihood(Likelihood):
 
     def _log_sigma(self, dtype: torch.dtype, device: torch.device | None) -> torch.Tensor:
         if self.learned:
-            return self.log_sigma.clamp(min=math.log(MIN_SIGMA)).to(dtype)
+            return self.log_sigma.clamp(min=math.log(MIN_SIGMA)).to(dtype).expand(self.input_dim)
         return torch.full((self.input_dim,), self._fixed_log_sigma, dtype=dtype, device=device)
 
     def extra_repr(self) -> str:
-        mode = "learned" if self.learned else f"fixed sigma={math.exp(self._fixed_log_sigma):g}"
+        mode = self.noise if self.learned else f"fixed sigma={math.exp(self._fixed_log_sigma):g}"
         return f"input_dim={self.input_dim}, noise={mode}"
 
     def mean(self, out: torch.Tensor) -> torch.Tensor:
@@ -136,6 +150,12 @@ class GaussianLikelihood(Likelihood):
         log_sigma = self._log_sigma(x.dtype, x.device)
         z = (x - out) * torch.exp(-log_sigma)
         return (0.5 * z.square() + log_sigma + _HALF_LOG_2PI).sum(-1)
+
+    def max_residual(self, x: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+        """``max_j (x_j - mu_j)^2 / (2 sigma_j^2)``, ``(...,)``."""
+        x, out = _promote(x, out)
+        z = (x - out) * torch.exp(-self._log_sigma(x.dtype, x.device))
+        return 0.5 * z.square().amax(-1)
 
 
 class BernoulliLikelihood(Likelihood):
@@ -159,6 +179,12 @@ class BernoulliLikelihood(Likelihood):
         x, out = _promote(x, out)
         x, out = torch.broadcast_tensors(x, out)
         return F.binary_cross_entropy_with_logits(out, x, reduction="none").sum(-1)
+
+    def max_residual(self, x: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+        """The largest per-pixel cross-entropy, ``(...,)``."""
+        x, out = _promote(x, out)
+        x, out = torch.broadcast_tensors(x, out)
+        return F.binary_cross_entropy_with_logits(out, x, reduction="none").amax(-1)
 
 
 #: Likelihoods by config name.

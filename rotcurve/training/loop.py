@@ -187,7 +187,8 @@ def evaluate(
     Returns
     -------
     dict
-        ``loss`` (negative ELBO with the model's ``beta``), ``recon`` and
+        ``loss`` (the training loss: negative ELBO with the model's ``beta``,
+        plus the ``max_weight`` term when it is on), ``recon`` and
         ``kl``: means over the examples, nats; ``n``: number of examples.
         NaN values for an empty split.
     """
@@ -490,8 +491,8 @@ def _train_epoch(run: _Run, bar: Any) -> _EpochStats:
         run.optimizer.zero_grad(set_to_none=True)
         loss = out.loss
         kl_weight = _kl_weight(run)
-        if kl_weight < 1.0:  # KL warm-up: recon + w * beta * kl
-            loss = out.recon + kl_weight * run.model_config.beta * out.kl
+        if kl_weight < 1.0:  # KL warm-up: recon + w * beta * kl (+ the max term)
+            loss = out.recon + kl_weight * run.model_config.beta * out.kl + out.penalty
         loss.backward()
         if cfg.grad_clip > 0:
             torch.nn.utils.clip_grad_norm_(run.params, cfg.grad_clip, foreach=True)

@@ -130,6 +130,29 @@ def test_beta_weights_only_the_kl():
     torch.testing.assert_close(a.recon, b.recon)
 
 
+@pytest.mark.parametrize("model_name", ["vae", "ae"])
+def test_max_weight_adds_the_worst_feature_to_the_loss_only(model_name):
+    """loss = mean(recon + beta kl) + w * mean_i max_j (x_ij - mu_ij)^2 / (2 sigma_j^2);
+    recon, kl and nll stay the likelihood's."""
+    x = _x(dtype=torch.float64)
+    base = _model(model=model_name, noise="shared").double()
+    heavy = _model(model=model_name, noise="shared", max_weight=2.5).double()
+    heavy.load_state_dict(base.state_dict())
+    a = base(x, generator=torch.Generator().manual_seed(0))
+    b = heavy(x, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(a.penalty, torch.zeros((), dtype=torch.float64))
+    torch.testing.assert_close(b.recon, a.recon)
+    torch.testing.assert_close(b.kl, a.kl)
+    raw = heavy.decoder(b.z)
+    worst = (0.5 * ((x - raw) / heavy.likelihood.sigma) ** 2).amax(-1)
+    torch.testing.assert_close(b.penalty, 2.5 * worst.mean())
+    torch.testing.assert_close(b.loss, a.loss + 2.5 * worst.mean())
+    torch.testing.assert_close(
+        heavy.nll(x, generator=torch.Generator().manual_seed(5)),
+        base.nll(x, generator=torch.Generator().manual_seed(5)),
+    )
+
+
 def test_nll_is_the_negative_elbo_of_forward():
     model = _model(posterior="full")
     x = _x()

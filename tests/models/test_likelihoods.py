@@ -12,6 +12,7 @@ from scipy import stats
 from rotcurve.models.likelihoods import (
     LIKELIHOODS,
     MIN_SIGMA,
+    NOISE_MODES,
     BernoulliLikelihood,
     GaussianLikelihood,
 )
@@ -22,7 +23,7 @@ def _data(b=6, n=7, seed=0):
     return rng.normal(size=(b, n)), rng.normal(size=(b, n))
 
 
-@pytest.mark.parametrize("noise", ["fixed", "learned"])
+@pytest.mark.parametrize("noise", NOISE_MODES)
 def test_gaussian_nll_matches_scipy(noise):
     x, mu = _data()
     lik = GaussianLikelihood(7, noise=noise, sigma=0.3).double()
@@ -31,6 +32,10 @@ def test_gaussian_nll_matches_scipy(noise):
         sigma = np.linspace(0.05, 2.0, 7)
         with torch.no_grad():
             lik.log_sigma.copy_(torch.from_numpy(np.log(sigma)))
+    if noise == "shared":  # one trained scale, used for every feature
+        sigma = np.full(7, 0.7)
+        with torch.no_grad():
+            lik.log_sigma.fill_(math.log(0.7))
     expected = -stats.norm.logpdf(x, loc=mu, scale=sigma).sum(-1)
     got = lik.nll(torch.from_numpy(x), torch.from_numpy(mu))
     np.testing.assert_allclose(got.detach().numpy(), expected, rtol=1e-12)
@@ -40,8 +45,11 @@ def test_gaussian_nll_matches_scipy(noise):
 
 def test_learned_noise_is_a_parameter_and_fixed_is_a_constant():
     learned = GaussianLikelihood(5, noise="learned", sigma=0.2)
+    shared = GaussianLikelihood(5, noise="shared", sigma=0.2)
     fixed = GaussianLikelihood(5, noise="fixed", sigma=0.2)
     assert [n for n, _ in learned.named_parameters()] == ["log_sigma"]
+    assert learned.log_sigma.shape == (5,) and shared.log_sigma.shape == (1,)
+    torch.testing.assert_close(shared.sigma, torch.full((5,), 0.2))
     assert list(fixed.parameters()) == [] and fixed.state_dict() == {}
     torch.testing.assert_close(fixed.sigma, torch.full((5,), 0.2, dtype=torch.float64))
 
@@ -52,6 +60,36 @@ def test_learned_noise_gradient_points_to_the_residual_scale():
     x = torch.tensor([[0.5, -2.0, 0.0]], dtype=torch.float64)
     lik.nll(x, torch.zeros_like(x)).sum().backward()
     torch.testing.assert_close(lik.log_sigma.grad, 1 - x[0] ** 2)
+
+
+def test_shared_noise_gradient_is_the_sum_over_features():
+    """d nll / d log sigma = sum_j (1 - r_j^2 / sigma^2): zero at sigma^2 = mean_j r_j^2."""
+    lik = GaussianLikelihood(3, noise="shared", sigma=1.0).double()
+    x = torch.tensor([[0.5, -2.0, 0.0]], dtype=torch.float64)
+    lik.nll(x, torch.zeros_like(x)).sum().backward()
+    torch.testing.assert_close(lik.log_sigma.grad, (1 - x[0] ** 2).sum().reshape(1))
+
+
+@pytest.mark.parametrize("noise", NOISE_MODES)
+def test_gaussian_max_residual_is_the_worst_feature(noise):
+    x, mu = _data(seed=3)
+    lik = GaussianLikelihood(7, noise=noise, sigma=0.3).double()
+    if noise == "learned":
+        with torch.no_grad():
+            lik.log_sigma.copy_(torch.from_numpy(np.log(np.linspace(0.05, 2.0, 7))))
+    sigma = lik.sigma.detach().numpy()
+    expected = (0.5 * ((x - mu) / sigma) ** 2).max(-1)
+    got = lik.max_residual(torch.from_numpy(x), torch.from_numpy(mu))
+    np.testing.assert_allclose(got.detach().numpy(), expected, rtol=1e-12)
+
+
+def test_bernoulli_max_residual_is_the_worst_pixel():
+    rng = np.random.default_rng(4)
+    x, logits = rng.uniform(size=(5, 9)), rng.normal(scale=3, size=(5, 9))
+    p = 1 / (1 + np.exp(-logits))
+    expected = (-(x * np.log(p) + (1 - x) * np.log1p(-p))).max(-1)
+    got = BernoulliLikelihood(9).max_residual(torch.from_numpy(x), torch.from_numpy(logits))
+    np.testing.assert_allclose(got.numpy(), expected, rtol=1e-10)
 
 
 def test_learned_noise_floor():
