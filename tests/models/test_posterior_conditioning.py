@@ -77,7 +77,9 @@ def test_factor_well_conditioned_at_init_and_after_a_few_steps(name):
         opt.step()
     s = _svals(model, x)
     assert torch.isfinite(s).all() and s.min() > 0
-    assert (s[:, 0] / s[:, -1]).max() < 50
+    # the preset gives 4-60 here (full 59, full-svd 4, diag 9); the old start
+    # (posterior_scale = log 2, per-radius noise) 106-316: the failure of issue 10
+    assert (s[:, 0] / s[:, -1]).max() < 100
 
 
 @pytest.mark.parametrize("name", GAUSSIANS)
