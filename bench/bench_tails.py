@@ -24,6 +24,7 @@ Usage::
     python bench/bench_tails.py --sizes 20000 --seeds 0               # the 20k table
     python bench/bench_tails.py --sizes 8000 --posteriors full --seeds 0,2 --which new
     python bench/bench_tails.py --json tails.json --workdir /tmp/tails
+    python bench/bench_tails.py --ladder --sizes 20000 --posteriors diag --seeds 0   # one change at a time
 
 Wall times on a shared machine are inflated; CPU time is printed beside them.
 """
@@ -46,8 +47,13 @@ from bench_quality import machine_line, make_curves  # noqa: E402
 #: The defaults of ``rotcurve train`` on curves before issue 10, as overrides of today's
 #: (``train`` -> TrainConfig, ``model`` -> ModelConfig).
 OLD_DEFAULTS: dict[str, dict[str, Any]] = {
-    "train": {"epochs": 300, "kl_warmup": 0.0},
-    "model": {"posterior_scale": math.log(2.0)},  # softplus(0): LEGACY_POSTERIOR_SCALE
+    "train": {"epochs": 300, "kl_warmup": 0.0, "grad_clip": 1.0},
+    "model": {
+        "posterior_scale": math.log(2.0),  # softplus(0): LEGACY_POSTERIOR_SCALE
+        "noise": "learned",
+        "max_weight": 0.0,
+        "hidden": [256, 128, 64],
+    },
 }
 
 POSTERIORS: tuple[str, ...] = ("diag", "full", "full-svd")
@@ -60,16 +66,37 @@ METRICS: tuple[tuple[str, str], ...] = (
 )
 
 
-def run_one(spec: Path, test: Path, run_dir: Path, *, posterior: str, seed: int, old: bool) -> dict[str, Any]:
-    """Train one model and score it on ``test``; returns the metrics and the CPU/wall time."""
+#: ``--ladder``: today's defaults rebuilt one tails change at a time (issue 10, second
+#: session), each step as overrides of today's defaults; the first is the previous default.
+LADDER: tuple[tuple[str, dict[str, dict[str, Any]]], ...] = (
+    (
+        "per-radius noise, clipping, 256-128-64 (the defaults before)",
+        {"model": {"noise": "learned", "max_weight": 0.0, "hidden": [256, 128, 64]}, "train": {"grad_clip": 1.0}},
+    ),
+    ("+ one shared noise scale", {"model": {"max_weight": 0.0, "hidden": [256, 128, 64]}, "train": {"grad_clip": 1.0}}),
+    ("+ max_weight = 1", {"model": {"hidden": [256, 128, 64]}, "train": {"grad_clip": 1.0}}),
+    ("+ no gradient clipping", {"model": {"hidden": [256, 128, 64]}, "train": {}}),
+    ("+ 256-128-128 (today's defaults)", {"model": {}, "train": {}}),
+)
+
+
+def run_one(
+    spec: Path, test: Path, run_dir: Path, *, posterior: str, seed: int, old: bool,
+    overrides: dict[str, dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """Train one model and score it on ``test``; returns the metrics and the CPU/wall time.
+
+    ``old`` applies :data:`OLD_DEFAULTS`; ``overrides`` (``{"model": ..., "train": ...}``)
+    replace single values of today's defaults instead.
+    """
     from rotcurve.run import load_run
     from rotcurve.training import fit
 
     model: dict[str, Any] = {"posterior": posterior}
     train: dict[str, Any] = {"device": "cpu", "seed": seed}
-    if old:
-        model.update(OLD_DEFAULTS["model"])
-        train.update(OLD_DEFAULTS["train"])
+    extra = OLD_DEFAULTS if old else overrides or {}
+    model.update(extra.get("model", {}))
+    train.update(extra.get("train", {}))
     t0, c0 = time.perf_counter(), time.process_time()
     result = fit(spec, run_dir, model=model, train=train, overwrite=True, progress=False)
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
@@ -111,6 +138,21 @@ def print_table(size: int, rows: list[dict[str, Any]]) -> None:
         print(f"| {post} | {seed} | {old} | {new} | {cpu} |")
 
 
+def ladder(spec: Path, test: Path, work: Path, *, size: int, posterior: str, seed: int) -> list[dict[str, Any]]:
+    """Train and print the :data:`LADDER` steps; returns their rows."""
+    rows = []
+    print(f"\n{size:,} training curves, {posterior}, seed {seed}: one change at a time")
+    print("| step | " + " | ".join(name for _, name in METRICS) + " | CPU s |")
+    print("|---|" + "---:|" * (len(METRICS) + 1))
+    for i, (name, overrides) in enumerate(LADDER):
+        run_dir = work / "runs" / f"{size}-{posterior}-s{seed}-ladder{i}"
+        row = run_one(spec, test, run_dir, posterior=posterior, seed=seed, old=False, overrides=overrides)
+        row["step"] = name
+        rows.append(row)
+        print(f"| {name} | {_fmt(row)} | {row['cpu_s']:.0f} |", flush=True)
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--sizes", default="8000,20000", help="training-set sizes (default 8000,20000)")
@@ -125,6 +167,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--workdir", help="keep data and runs here (default: a temporary folder)")
     p.add_argument("--json", help="also write the rows here (JSON)")
     p.add_argument("--merge", nargs="+", metavar="JSON", help="print the tables of earlier --json files; train nothing")
+    p.add_argument(
+        "--ladder", action="store_true",
+        help="train the LADDER steps instead (first posterior and seed, first size): one change at a time",
+    )
     a = p.parse_args(argv)
     if a.merge:
         merged: dict[int, list[dict[str, Any]]] = {}
@@ -158,6 +204,9 @@ def main(argv: list[str] | None = None) -> int:
             spec = files.get(size) or work / f"curves_{round(size / 0.8)}_s{a.data_seed}.h5"
             if not spec.exists():
                 make_curves(spec, round(size / 0.8), a.data_seed)
+            if a.ladder:
+                out["ladder"] = ladder(spec, test, work, size=size, posterior=posteriors[0], seed=seeds[0])
+                break
             rows = []
             for post in posteriors:
                 for seed in seeds:
