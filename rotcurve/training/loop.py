@@ -188,8 +188,9 @@ def evaluate(
     -------
     dict
         ``loss`` (the training loss: negative ELBO with the model's ``beta``,
-        plus the ``max_weight`` term when it is on), ``recon`` and
-        ``kl``: means over the examples, nats; ``n``: number of examples.
+        plus the ``max_weight`` term when it is on), ``recon``, ``kl`` and
+        ``penalty`` (the ``max_weight`` term; 0 when it is off): means over
+        the examples, nats; ``n``: number of examples.
         NaN values for an empty split.
     """
     import torch
@@ -197,7 +198,7 @@ def evaluate(
     ref = next(model.parameters())
     device = ref.device
     gen = torch.Generator(device=device).manual_seed(stream_seed(seed, _EVAL))
-    sums = torch.zeros(3, dtype=torch.float64, device=device)
+    sums = torch.zeros(4, dtype=torch.float64, device=device)
     n = 0
     was_training = model.training
     model.eval()
@@ -208,14 +209,14 @@ def evaluate(
                 with autocast(device, amp):
                     out = model(xb, generator=gen)
                 b = int(xb.shape[0])
-                sums += torch.stack((out.loss, out.recon, out.kl)).double() * b
+                sums += torch.stack((out.loss, out.recon, out.kl, out.penalty)).double() * b
                 n += b
     finally:
         model.train(was_training)
     if n == 0:
-        return {"loss": math.nan, "recon": math.nan, "kl": math.nan, "n": 0}
-    loss, recon, kl = (sums / n).tolist()
-    return {"loss": loss, "recon": recon, "kl": kl, "n": n}
+        return {"loss": math.nan, "recon": math.nan, "kl": math.nan, "penalty": math.nan, "n": 0}
+    loss, recon, kl, penalty = (sums / n).tolist()
+    return {"loss": loss, "recon": recon, "kl": kl, "penalty": penalty, "n": n}
 
 
 # --------------------------------------------------------------------- epoch helpers
@@ -233,7 +234,7 @@ def _epoch_summary(
     Parameters
     ----------
     step_losses : list of Tensor
-        ``(3,)`` per optimiser step (at least one): loss, recon, kl (batch means, nats).
+        ``(4,)`` per optimiser step (at least one): loss, recon, kl, penalty (batch means, nats).
     sizes : list of int
         Examples in each step's batch.
     first_step : int
@@ -243,14 +244,14 @@ def _epoch_summary(
 
     Returns
     -------
-    Tensor, shape (5,)
-        Example-weighted mean loss, recon and kl; the global index of the
+    Tensor, shape (6,)
+        Example-weighted mean loss, recon, kl and penalty; the global index of the
         first step whose loss is not finite (-1 if none); 1 if every weight is
         finite, else 0.
     """
     import torch
 
-    losses = torch.stack(step_losses).double()  # (steps, 3)
+    losses = torch.stack(step_losses).double()  # (steps, 4)
     weights = torch.tensor(sizes, dtype=torch.float64).to(losses.device, non_blocking=True)
     means = (losses * weights[:, None]).sum(0) / float(sum(sizes))
     nonfinite = ~torch.isfinite(losses[:, 0])
@@ -306,6 +307,7 @@ class _EpochStats:
     loss: float  # example-weighted means, nats per example
     recon: float
     kl: float
+    penalty: float  # the max_weight term (0 when it is off)
     bad_step: float  # global index of the first non-finite step, -1 if none
     weights_ok: bool
     lr: float  # the rate of the epoch's last step
@@ -476,7 +478,7 @@ def _train_epoch(run: _Run, bar: Any) -> _EpochStats:
     run.model.train()
     noise = torch.Generator(device=run.device).manual_seed(stream_seed(cfg.seed, _NOISE, run.epoch))
     first_step = run.step
-    step_losses: list[torch.Tensor] = []  # (3,) per step, reduced once per epoch
+    step_losses: list[torch.Tensor] = []  # (4,) per step, reduced once per epoch
     sizes: list[int] = []
     lr = run.schedule.lr_at(run.step)
     set_lr = None
@@ -497,14 +499,14 @@ def _train_epoch(run: _Run, bar: Any) -> _EpochStats:
         if cfg.grad_clip > 0:
             torch.nn.utils.clip_grad_norm_(run.params, cfg.grad_clip, foreach=True)
         run.optimizer.step()
-        step_losses.append(torch.stack((out.loss.detach(), out.recon.detach(), out.kl.detach())))
+        step_losses.append(torch.stack((out.loss, out.recon, out.kl, out.penalty)).detach())
         sizes.append(int(xb.shape[0]))
         run.step += 1
         bar.update(1)
     # -- the one synchronisation of the epoch
     summary = _epoch_summary(step_losses, sizes, first_step, run.params).tolist()
-    loss, recon, kl, bad_step, weights_ok = summary
-    return _EpochStats(loss, recon, kl, bad_step, bool(weights_ok), lr, sum(sizes), time.perf_counter() - t0)
+    loss, recon, kl, penalty, bad_step, weights_ok = summary
+    return _EpochStats(loss, recon, kl, penalty, bad_step, bool(weights_ok), lr, sum(sizes), time.perf_counter() - t0)
 
 
 def _kl_weight(run: _Run) -> float:
@@ -530,8 +532,9 @@ def _check_diverged(run: _Run, stats: _EpochStats) -> None:
     )
     raise TrainingError.both(
         "training diverged at epoch {epoch}, {where}: {what} (lr {lr:.3g}); {kept}; "
-        "lower the learning rate ({opt}) or keep gradient clipping on",
+        "lower the learning rate ({opt}){clip}",
         epoch=run.epoch, where=where, what=what, lr=stats.lr, kept=kept, opt=LR,
+        clip=" or keep gradient clipping on" if run.cfg.grad_clip > 0 else "",
     )
 
 
@@ -597,9 +600,11 @@ def _log_epoch(
         "train_loss": stats.loss,
         "train_recon": stats.recon,
         "train_kl": stats.kl,
+        "train_penalty": stats.penalty,
         "val_loss": val["loss"] if val is not None else None,
         "val_recon": val["recon"] if val is not None else None,
         "val_kl": val["kl"] if val is not None else None,
+        "val_penalty": val["penalty"] if val is not None else None,
         "lr": stats.lr,
         "best": improved,
         "seconds": seconds,

@@ -35,7 +35,9 @@ def test_learns_and_logs_one_record_per_epoch(tmp_path, curves, fit_tiny):
     assert hist[-1]["val_loss"] < hist[0]["val_loss"] - 10  # nats per example
     assert hist[-1]["step"] == 6 * 7
     for r in hist:
-        assert r["train_loss"] == pytest.approx(r["train_recon"] + r["train_kl"], rel=1e-5, abs=1e-3)
+        full = r["train_recon"] + r["train_kl"] + r["train_penalty"]
+        assert r["train_loss"] == pytest.approx(full, rel=1e-5, abs=1e-3)
+        assert r["val_loss"] == pytest.approx(r["val_recon"] + r["val_kl"] + r["val_penalty"], rel=1e-5, abs=1e-3)
         assert r["samples_per_s"] > 0 and r["seconds"] >= r["train_seconds"] > 0
     on_disk = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
     assert on_disk == hist
