@@ -145,17 +145,19 @@ class GaussianLikelihood(Likelihood):
     def mean(self, out: torch.Tensor) -> torch.Tensor:
         return out
 
-    def nll(self, x: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+    def _standardised(self, x: torch.Tensor, out: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(x - mu) / sigma`` and ``log sigma``, in the working dtype."""
         x, out = _promote(x, out)
         log_sigma = self._log_sigma(x.dtype, x.device)
-        z = (x - out) * torch.exp(-log_sigma)
+        return (x - out) * torch.exp(-log_sigma), log_sigma
+
+    def nll(self, x: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+        z, log_sigma = self._standardised(x, out)
         return (0.5 * z.square() + log_sigma + _HALF_LOG_2PI).sum(-1)
 
     def max_residual(self, x: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
         """``max_j (x_j - mu_j)^2 / (2 sigma_j^2)``, ``(...,)``."""
-        x, out = _promote(x, out)
-        z = (x - out) * torch.exp(-self._log_sigma(x.dtype, x.device))
-        return 0.5 * z.square().amax(-1)
+        return 0.5 * self._standardised(x, out)[0].square().amax(-1)
 
 
 class BernoulliLikelihood(Likelihood):
@@ -175,16 +177,17 @@ class BernoulliLikelihood(Likelihood):
     def mean(self, out: torch.Tensor) -> torch.Tensor:
         return torch.sigmoid(out)
 
+    @staticmethod
+    def _per_pixel(x: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+        x, out = torch.broadcast_tensors(*_promote(x, out))
+        return F.binary_cross_entropy_with_logits(out, x, reduction="none")
+
     def nll(self, x: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
-        x, out = _promote(x, out)
-        x, out = torch.broadcast_tensors(x, out)
-        return F.binary_cross_entropy_with_logits(out, x, reduction="none").sum(-1)
+        return self._per_pixel(x, out).sum(-1)
 
     def max_residual(self, x: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
         """The largest per-pixel cross-entropy, ``(...,)``."""
-        x, out = _promote(x, out)
-        x, out = torch.broadcast_tensors(x, out)
-        return F.binary_cross_entropy_with_logits(out, x, reduction="none").amax(-1)
+        return self._per_pixel(x, out).amax(-1)
 
 
 #: Likelihoods by config name.

@@ -90,6 +90,8 @@ def test_unknown_registry_names_list_the_choices(field, registry):
         ({"sigma": float("nan")}, "sigma"),
         ({"beta": -0.1}, "beta"),
         ({"beta": float("inf")}, "beta"),
+        ({"max_weight": -1.0}, "max_weight"),
+        ({"max_weight": float("nan")}, "max_weight"),
         ({"model": "vae", "latent_space": "sphere"}, "sphere"),
         ({"model": "ae", "latent_space": "sphere", "latent_dim": 1}, "latent_dim >= 2"),
     ],
