@@ -25,6 +25,8 @@ Usage::
     python bench/bench_tails.py --sizes 8000 --posteriors full --seeds 0,2 --which new
     python bench/bench_tails.py --json tails.json --workdir /tmp/tails
     python bench/bench_tails.py --ladder --sizes 20000 --posteriors diag --seeds 0   # one change at a time
+    python bench/bench_tails.py --tried --sizes 20000 --posteriors diag --seeds 0    # what did not help
+    python bench/bench_tails.py --sizes 80000 --seeds 0 --which new --epochs 400     # more data and steps
 
 Wall times on a shared machine are inflated; CPU time is printed beside them.
 """
@@ -77,6 +79,23 @@ LADDER: tuple[tuple[str, dict[str, dict[str, Any]]], ...] = (
     ("+ max_weight = 1", {"model": {"hidden": [256, 128, 64]}, "train": {"grad_clip": 1.0}}),
     ("+ no gradient clipping", {"model": {"hidden": [256, 128, 64]}, "train": {}}),
     ("+ 256-128-128 (today's defaults)", {"model": {}, "train": {}}),
+)
+
+#: ``--tried``: changes to today's defaults that did not improve the 20k tails (issue 10,
+#: third session; docs/results.md has the figures), each as overrides of today's defaults.
+TRIED: tuple[tuple[str, dict[str, dict[str, Any]]], ...] = (
+    ("today's defaults", {}),
+    ("weight_decay = 0.01", {"train": {"weight_decay": 0.01}}),
+    ("min_lr_ratio = 0.001", {"train": {"min_lr_ratio": 0.001}}),
+    ("GELU, min_lr_ratio = 0.001", {"model": {"activation": "gelu"}, "train": {"min_lr_ratio": 0.001}}),
+    ("tanh", {"model": {"activation": "tanh"}}),
+    ("softplus", {"model": {"activation": "softplus"}}),
+    ("orthogonal init", {"model": {"init": "orthogonal"}}),
+    ("Adam betas (0.9, 0.99)", {"train": {"betas": [0.9, 0.99]}}),
+    ("Adam betas (0.9, 0.999)", {"train": {"betas": [0.9, 0.999]}}),
+    ("batch 128, 350 epochs", {"train": {"batch_size": 128, "epochs": 350}}),
+    ("latent_dim = 6", {"model": {"latent_dim": 6}}),
+    ("512-256-256 (decoder 256-256-512)", {"model": {"hidden": [512, 256, 256]}}),
 )
 
 
@@ -138,14 +157,18 @@ def print_table(size: int, rows: list[dict[str, Any]]) -> None:
         print(f"| {post} | {seed} | {old} | {new} | {cpu} |")
 
 
-def ladder(spec: Path, test: Path, work: Path, *, size: int, posterior: str, seed: int) -> list[dict[str, Any]]:
-    """Train and print the :data:`LADDER` steps; returns their rows."""
+def steps(
+    spec: Path, test: Path, work: Path, *, size: int, posterior: str, seed: int,
+    which: str = "ladder",
+) -> list[dict[str, Any]]:
+    """Train and print the :data:`LADDER` (``which="ladder"``) or :data:`TRIED` steps; returns their rows."""
     rows = []
-    print(f"\n{size:,} training curves, {posterior}, seed {seed}: one change at a time")
+    title = {"ladder": "one change at a time", "tried": "changes tried against today's defaults"}[which]
+    print(f"\n{size:,} training curves, {posterior}, seed {seed}: {title}")
     print("| step | " + " | ".join(name for _, name in METRICS) + " | CPU s |")
     print("|---|" + "---:|" * (len(METRICS) + 1))
-    for i, (name, overrides) in enumerate(LADDER):
-        run_dir = work / "runs" / f"{size}-{posterior}-s{seed}-ladder{i}"
+    for i, (name, overrides) in enumerate(LADDER if which == "ladder" else TRIED):
+        run_dir = work / "runs" / f"{size}-{posterior}-s{seed}-{which}{i}"
         row = run_one(spec, test, run_dir, posterior=posterior, seed=seed, old=False, overrides=overrides)
         row["step"] = name
         rows.append(row)
@@ -163,6 +186,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--test", help="held-out curve file (default: generate 5,000 with --test-seed)")
     p.add_argument("--data-seed", type=int, default=1)
     p.add_argument("--test-seed", type=int, default=99)
+    p.add_argument(
+        "--epochs", type=int,
+        help="train today's defaults for this many epochs instead of 600 (the old defaults keep 300)",
+    )
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1; 0: torch's choice)")
     p.add_argument("--workdir", help="keep data and runs here (default: a temporary folder)")
     p.add_argument("--json", help="also write the rows here (JSON)")
@@ -170,6 +197,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--ladder", action="store_true",
         help="train the LADDER steps instead (first posterior and seed, first size): one change at a time",
+    )
+    p.add_argument(
+        "--tried", action="store_true",
+        help="train the TRIED steps instead (first posterior and seed, first size): what did not help",
     )
     a = p.parse_args(argv)
     if a.merge:
@@ -204,8 +235,9 @@ def main(argv: list[str] | None = None) -> int:
             spec = files.get(size) or work / f"curves_{round(size / 0.8)}_s{a.data_seed}.h5"
             if not spec.exists():
                 make_curves(spec, round(size / 0.8), a.data_seed)
-            if a.ladder:
-                out["ladder"] = ladder(spec, test, work, size=size, posterior=posteriors[0], seed=seeds[0])
+            if a.ladder or a.tried:
+                which = "ladder" if a.ladder else "tried"
+                out[which] = steps(spec, test, work, size=size, posterior=posteriors[0], seed=seeds[0], which=which)
                 break
             rows = []
             for post in posteriors:
@@ -213,7 +245,8 @@ def main(argv: list[str] | None = None) -> int:
                     for old in modes:
                         tag = f"{size}-{post}-s{seed}-{'old' if old else 'new'}"
                         print(f"  training {tag} ...", file=sys.stderr, flush=True)
-                        row = run_one(spec, test, work / "runs" / tag, posterior=post, seed=seed, old=old)
+                        longer = {"train": {"epochs": a.epochs}} if a.epochs else None
+                        row = run_one(spec, test, work / "runs" / tag, posterior=post, seed=seed, old=old, overrides=longer)
                         print(f"    {tag}: {_fmt(row)}, {row['cpu_s']:.0f} s CPU", file=sys.stderr, flush=True)
                         rows.append(row)
             print_table(size, rows)
