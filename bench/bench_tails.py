@@ -98,6 +98,12 @@ TRIED: tuple[tuple[str, dict[str, dict[str, Any]]], ...] = (
     ("512-256-256 (decoder 256-256-512)", {"model": {"hidden": [512, 256, 256]}}),
 )
 
+#: The step lists by option name: (title, steps).
+STEP_SETS: dict[str, tuple[str, tuple[tuple[str, dict[str, dict[str, Any]]], ...]]] = {
+    "ladder": ("one change at a time", LADDER),
+    "tried": ("changes tried against today's defaults", TRIED),
+}
+
 
 def run_one(
     spec: Path, test: Path, run_dir: Path, *, posterior: str, seed: int, old: bool,
@@ -161,13 +167,13 @@ def steps(
     spec: Path, test: Path, work: Path, *, size: int, posterior: str, seed: int,
     which: str = "ladder",
 ) -> list[dict[str, Any]]:
-    """Train and print the :data:`LADDER` (``which="ladder"``) or :data:`TRIED` steps; returns their rows."""
+    """Train and print the steps of :data:`STEP_SETS` ``[which]`` (LADDER or TRIED); returns their rows."""
     rows = []
-    title = {"ladder": "one change at a time", "tried": "changes tried against today's defaults"}[which]
+    title, step_list = STEP_SETS[which]
     print(f"\n{size:,} training curves, {posterior}, seed {seed}: {title}")
     print("| step | " + " | ".join(name for _, name in METRICS) + " | CPU s |")
     print("|---|" + "---:|" * (len(METRICS) + 1))
-    for i, (name, overrides) in enumerate(LADDER if which == "ladder" else TRIED):
+    for i, (name, overrides) in enumerate(step_list):
         run_dir = work / "runs" / f"{size}-{posterior}-s{seed}-{which}{i}"
         row = run_one(spec, test, run_dir, posterior=posterior, seed=seed, old=False, overrides=overrides)
         row["step"] = name
