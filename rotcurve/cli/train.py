@@ -108,6 +108,13 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         metavar="NAME",
         help="VAE posterior covariance: diag (default), full (Cholesky) or full-svd",
     )
+    m.add_argument(
+        "--activation",
+        default=None,
+        metavar="NAME",
+        help="hidden-layer activation (curves: silu; gelu for long runs on 80,000+ curves, "
+        "see docs/training.md)",
+    )
     t = p.add_argument_group("training")
     t.add_argument("--epochs", type=positive_int, default=None, metavar="N", help="passes over the data (curves: 600)")
     t.add_argument("--batch-size", type=positive_int, default=None, metavar="B", help="examples per step (curves: 256)")
@@ -134,7 +141,10 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 def _overrides(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]]:
     model = {
         key: value
-        for key, value in (("model", args.model), ("latent_dim", args.latent_dim), ("posterior", args.posterior))
+        for key, value in (
+            ("model", args.model), ("latent_dim", args.latent_dim),
+            ("posterior", args.posterior), ("activation", args.activation),
+        )
         if value is not None
     }
     train = {

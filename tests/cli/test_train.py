@@ -41,11 +41,13 @@ BASE = ["--epochs", "2", "--batch-size", "64", "--device", "cpu", "--quiet"]
 
 def test_train_writes_the_run_folder(tmp_path, data, capsys):
     out = tmp_path / "run"
-    assert main(["train", "--data", str(data), "--out", str(out), "--latent-dim", "3", "--posterior", "full", *BASE]) == 0
+    assert main(["train", "--data", str(data), "--out", str(out), "--latent-dim", "3", "--posterior", "full",
+                 "--activation", "gelu", *BASE]) == 0
     printed = capsys.readouterr().out
     assert "trained 2 epochs, completed" in printed and str(out) in printed
     cfg = json.loads((out / "config.json").read_text())
     assert cfg["model"]["latent_dim"] == 3 and cfg["model"]["posterior"] == "full"
+    assert cfg["model"]["activation"] == "gelu"
     assert cfg["train"]["epochs"] == 2 and cfg["train"]["batch_size"] == 64
     assert cfg["data"]["spec"] == str(data.resolve())
     lines = (out / "metrics.jsonl").read_text().splitlines()
@@ -75,6 +77,7 @@ def test_resume_and_refusals(tmp_path, data, capsys):
     [
         (["--latent-dim", "0"], "argument --latent-dim: '0' must be >= 1"),
         (["--posterior", "wishart"], "unknown posterior 'wishart'; choose one of: diag, full, full-svd"),
+        (["--activation", "swish"], "unknown activation 'swish'; choose one of: relu, leaky_relu, prelu, elu, silu, gelu, softplus, tanh"),
         (["--model", "gan"], "invalid choice: 'gan'"),
         (["--epochs", "-1"], "must be >= 1"),
         (["--download"], "--download is for MNIST only"),
