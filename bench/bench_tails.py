@@ -27,6 +27,7 @@ Usage::
     python bench/bench_tails.py --ladder --sizes 20000 --posteriors diag --seeds 0   # one change at a time
     python bench/bench_tails.py --tried --sizes 20000 --posteriors diag --seeds 0    # what did not help
     python bench/bench_tails.py --sizes 80000 --seeds 0 --which new --epochs 400     # more data and steps
+    python bench/bench_tails.py --sizes 80000 --which new --epochs 400 --activation gelu  # the long-run recipe
 
 Wall times on a shared machine are inflated; CPU time is printed beside them.
 """
@@ -196,6 +197,10 @@ def main(argv: list[str] | None = None) -> int:
         "--epochs", type=int,
         help="train today's defaults for this many epochs instead of 600 (the old defaults keep 300)",
     )
+    p.add_argument(
+        "--activation",
+        help="train today's defaults with this activation instead of silu (gelu: the long-run recipe)",
+    )
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1; 0: torch's choice)")
     p.add_argument("--workdir", help="keep data and runs here (default: a temporary folder)")
     p.add_argument("--json", help="also write the rows here (JSON)")
@@ -251,8 +256,12 @@ def main(argv: list[str] | None = None) -> int:
                     for old in modes:
                         tag = f"{size}-{post}-s{seed}-{'old' if old else 'new'}"
                         print(f"  training {tag} ...", file=sys.stderr, flush=True)
-                        longer = {"train": {"epochs": a.epochs}} if a.epochs else None
-                        row = run_one(spec, test, work / "runs" / tag, posterior=post, seed=seed, old=old, overrides=longer)
+                        longer = {"train": {"epochs": a.epochs}} if a.epochs else {}
+                        if a.activation:
+                            longer["model"] = {"activation": a.activation}
+                        row = run_one(
+                            spec, test, work / "runs" / tag, posterior=post, seed=seed, old=old, overrides=longer or None,
+                        )
                         print(f"    {tag}: {_fmt(row)}, {row['cpu_s']:.0f} s CPU", file=sys.stderr, flush=True)
                         rows.append(row)
             print_table(size, rows)
