@@ -235,6 +235,9 @@ def main(argv: list[str] | None = None) -> int:
     posteriors = [s for s in a.posteriors.split(",") if s]
     files = {int(k): Path(v) for k, v in (d.split("=", 1) for d in a.data)}
     modes = {"both": (True, False), "old": (True,), "new": (False,)}[a.which]
+    # --epochs / --activation: overrides of today's defaults (the old defaults ignore them)
+    changes = {k: v for k, v in (("train", {"epochs": a.epochs}), ("model", {"activation": a.activation}))
+               if next(iter(v.values()))} or None
     out: dict[str, Any] = {"machine": machine_line(), "rows": {}}
     with tempfile.TemporaryDirectory(prefix="bench_tails_") as tmp:
         work = Path(a.workdir) if a.workdir else Path(tmp)
@@ -256,12 +259,7 @@ def main(argv: list[str] | None = None) -> int:
                     for old in modes:
                         tag = f"{size}-{post}-s{seed}-{'old' if old else 'new'}"
                         print(f"  training {tag} ...", file=sys.stderr, flush=True)
-                        longer = {"train": {"epochs": a.epochs}} if a.epochs else {}
-                        if a.activation:
-                            longer["model"] = {"activation": a.activation}
-                        row = run_one(
-                            spec, test, work / "runs" / tag, posterior=post, seed=seed, old=old, overrides=longer or None,
-                        )
+                        row = run_one(spec, test, work / "runs" / tag, posterior=post, seed=seed, old=old, overrides=changes)
                         print(f"    {tag}: {_fmt(row)}, {row['cpu_s']:.0f} s CPU", file=sys.stderr, flush=True)
                         rows.append(row)
             print_table(size, rows)
